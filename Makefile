@@ -1,0 +1,66 @@
+# faslearn: install, run the course, run the tests. `make help` lists the targets.
+#
+# Variables (make VAR=value ...):
+#   PYTHON           interpreter that creates the virtual environment (default python3, >= 3.10)
+#   VENV             where the virtual environment lives (default .venv)
+#   TORCH_INDEX_URL  package index for torch/torchvision only, e.g.
+#                    https://download.pytorch.org/whl/cpu for the small CPU-only wheels
+#   NOTEBOOKS        the teaching notebooks that course/outputs/test-notebooks run
+#                    (default notebooks/[0-9]*.ipynb), e.g. NOTEBOOKS=notebooks/02_cdc.ipynb
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_INDEX_URL ?=
+
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9]*.ipynb))
+BENCHMARKS := $(sort $(wildcard benchmarks/*.py))
+
+.DEFAULT_GOAL := help
+.PHONY: help install course test test-unit test-notebooks outputs lab benchmarks clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+install: $(INSTALLED) ## create the virtual environment VENV (default .venv) and install faslearn, editable, with its test tools
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch goes first, on its own, so that TORCH_INDEX_URL applies to it and to nothing else.
+# The stamp file makes a second `make install` instant until pyproject.toml changes.
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install "torch>=2.1" "torchvision>=0.16" $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL))
+	$(BIN)/python -m pip install -e ".[test]"
+	touch $@
+
+course: install ## run every teaching notebook headless into runs/course-<time>/ (notebooks/ untouched)
+	$(BIN)/python scripts/run_notebooks.py --out runs/course-$$(date +%Y%m%d-%H%M%S) $(NOTEBOOKS)
+
+test: test-unit test-notebooks ## run both checks below (`make -k test` runs the second even if the first fails)
+
+test-unit: install ## unit tests, plus papermill smoke runs of notebooks/training/*.ipynb
+	$(BIN)/python -m pytest
+
+test-notebooks: install ## re-run the teaching notebooks and compare with their stored outputs (nbval)
+ifeq ($(strip $(NOTEBOOKS)),)
+	@echo "no notebooks/[0-9]*.ipynb yet: nothing for nbval to compare"
+else
+	$(BIN)/python -m pytest -p tests.conftest --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
+endif
+
+outputs: install ## re-run the teaching notebooks and store the new outputs in notebooks/
+	$(BIN)/python scripts/run_notebooks.py --inplace $(NOTEBOOKS)
+
+lab: install ## open JupyterLab on notebooks/
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+benchmarks: install ## run every benchmarks/*.py
+	@set -e; for script in $(BENCHMARKS); do echo "== $$script"; $(BIN)/python $$script; done
+
+clean: ## delete runs/, caches and build files (keeps the virtual environment)
+	rm -rf runs build dist *.egg-info .pytest_cache
+	find faslearn tests scripts benchmarks -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,127 @@
+"""Checkpoints as single safetensors files: weights, optimizer and training state, never pickle.
+
+Layout of one file (safetensors = 8-byte header length, a JSON header, then raw tensor bytes):
+
+    model.<name>           every tensor of ``model.state_dict()``
+    optim.<param>.<name>   every tensor of the optimizer's per-parameter state (Adam's moments, ...)
+    __metadata__           strings: JSON of the optimizer's param_groups and non-tensor state,
+                           the scheduler's state_dict and the caller's ``state`` (epoch, history)
+
+Loading such a file cannot run code, unlike ``torch.load`` on a pickle.
+"""
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+
+def file_sha256(path) -> str:
+    """Hex SHA-256 digest of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_checkpoint(path, model, optimizer=None, scheduler=None, state: dict | None = None) -> Path:
+    """Write model (+ optimizer, scheduler, JSON-able ``state``) to one safetensors file,
+    atomically."""
+    path = Path(path)
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    metadata = {"format": "pt", "state": json.dumps(state or {})}
+    if optimizer is not None:
+        optim = optimizer.state_dict()
+        extra = {}  # non-tensor per-parameter state, e.g. SGD's momentum_buffer=None
+        for param_id, param_state in optim["state"].items():
+            for name, value in param_state.items():
+                if torch.is_tensor(value):
+                    tensors[f"optim.{param_id}.{name}"] = value.detach().cpu().contiguous()
+                else:
+                    extra.setdefault(str(param_id), {})[name] = value
+        metadata["optimizer"] = json.dumps({"param_groups": optim["param_groups"], "extra": extra})
+    if scheduler is not None:
+        metadata["scheduler"] = json.dumps(scheduler.state_dict())
+    # write next to the target, then rename: a crash mid-write never leaves a truncated checkpoint
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata=metadata)
+    os.replace(tmp, path)
+    return path
+
+
+def _read(path) -> tuple[dict, dict]:
+    """(tensors, metadata) of a safetensors file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    with safe_open(str(path), framework="pt") as f:
+        return {k: f.get_tensor(k) for k in f.keys()}, f.metadata() or {}
+
+
+def _model_tensors(tensors: dict, path) -> dict:
+    weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    if not weights:
+        raise ValueError(f"{path} holds no 'model.*' tensors; "
+                         "expected a file written by save_checkpoint")
+    return weights
+
+
+def load_checkpoint(path, model, optimizer=None, scheduler=None) -> dict:
+    """Restore what ``save_checkpoint`` wrote into ``model`` (and optimizer, scheduler);
+    return the saved ``state`` dict."""
+    tensors, metadata = _read(path)
+    model.load_state_dict(_model_tensors(tensors, path))
+    if optimizer is not None:
+        if "optimizer" not in metadata:
+            raise ValueError(f"{path} holds no optimizer state; it was saved without an optimizer")
+        saved = json.loads(metadata["optimizer"])
+        state = {int(pid): dict(values) for pid, values in saved["extra"].items()}
+        for key, value in tensors.items():
+            if key.startswith("optim."):
+                _, param_id, name = key.split(".", 2)
+                state.setdefault(int(param_id), {})[name] = value
+        # JSON turns tuples (Adam's betas) into lists: give each value back the type it has now
+        groups = [
+            {k: type(live[k])(v) if isinstance(live.get(k), tuple) else v for k, v in group.items()}
+            for group, live in zip(saved["param_groups"], optimizer.param_groups)
+        ]
+        optimizer.load_state_dict({"state": state, "param_groups": groups})
+    if scheduler is not None:
+        if "scheduler" not in metadata:
+            raise ValueError(f"{path} holds no scheduler state; it was saved without a scheduler")
+        scheduler.load_state_dict(json.loads(metadata["scheduler"]))
+    return json.loads(metadata.get("state", "{}"))
+
+
+def load_weights(model, path, sha256: str | None = None):
+    """Load only the model weights of a checkpoint, first checking the file's SHA-256 when given."""
+    if sha256 is not None:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"checkpoint not found: {path}")
+        actual = file_sha256(path)
+        if actual != sha256.lower():
+            raise ValueError(f"sha256 mismatch for {path}: expected {sha256.lower()}, got {actual}")
+    tensors, _ = _read(path)
+    model.load_state_dict(_model_tensors(tensors, path))
+    return model
+
+
+def load_or_train(path, train_fn, model, sha256: str | None = None):
+    """Load weights from ``path`` if it exists (checking ``sha256``); otherwise run ``train_fn()``,
+    which must write ``path``, and load the result.
+
+    The checksum guards shipped files only: a freshly trained file differs bit-wise across machines,
+    so it is not compared.
+    """
+    path = Path(path)
+    if path.is_file():
+        return load_weights(model, path, sha256)
+    train_fn()
+    if not path.is_file():
+        raise FileNotFoundError(f"train_fn() returned but did not write {path}")
+    return load_weights(model, path)

@@ -1,0 +1,226 @@
+"""The course benchmark: rendered presentations, identity-disjoint splits, torch Datasets.
+
+``make_benchmark`` renders every presentation once (in parallel, with a progress bar) and caches
+the result on disk, keyed by its settings; later calls load the cache in a second.
+
+Layout: each capture domain gets its own identities (no face appears in two domains, as no
+subject appears in two public datasets); inside a domain, identities are split into train / dev
+/ test. Every identity is captured ``bona_fide_per_identity`` times live and once with each of
+the domain's four attack instruments, each capture a pseudo-video of ``num_frames`` frames.
+
+Protocols (``Benchmark.protocol``):
+- ``intra``: train, dev and test splits of one domain;
+- ``leave_one_out``: train/dev on the three other domains, test on the target domain's test split,
+  the same test samples as ``intra`` so the two are directly comparable.
+"""
+import hashlib
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from .faces import load_faces
+from .simulator import ATTACKS, BONA_FIDE, DOMAINS, render_presentation
+
+SPLITS = ("train", "dev", "test")
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    """Everything that determines the rendered data (and so its cache key)."""
+
+    domains: tuple[str, ...] = tuple(DOMAINS)
+    identities_per_domain: int = 120
+    bona_fide_per_identity: int = 2
+    num_frames: int = 1
+    image_size: int = 64
+    map_size: int | None = None  # depth/reflection map side, default image_size // 8
+    difficulty: float = 0.5
+    split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
+    face_source: str = "synthetic"
+    seed: int = 0
+
+    def __post_init__(self):
+        unknown = [d for d in self.domains if d not in DOMAINS]
+        if unknown:
+            raise ValueError(f"unknown domain(s) {unknown}; expected some of {list(DOMAINS)}")
+        if not 0 <= self.difficulty <= 1:
+            raise ValueError(f"difficulty must be in [0, 1], got {self.difficulty}")
+        if self.num_frames < 1 or self.image_size < 16 or self.identities_per_domain < 3:
+            raise ValueError("need num_frames >= 1, image_size >= 16 and identities_per_domain >= 3")
+        if abs(sum(self.split_fractions) - 1) > 1e-6 or min(self.split_fractions) <= 0:
+            raise ValueError(f"split_fractions must be three positive numbers summing to 1, got {self.split_fractions}")
+
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Benchmark:
+    """All rendered presentations as parallel arrays (one row per presentation)."""
+
+    config: BenchmarkConfig
+    frames: np.ndarray  # (N, T, S, S, 3) uint8
+    depth: np.ndarray  # (N, T, M, M) float16
+    reflection: np.ndarray  # (N, T, M, M) float16
+    label: np.ndarray  # (N,) 1 = bona fide
+    pai: np.ndarray  # (N,) str
+    domain: np.ndarray  # (N,) str
+    split: np.ndarray  # (N,) str
+    identity: np.ndarray  # (N,) int, index into the face source
+    video: np.ndarray  # (N,) str, unique id of the presentation
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+    def select(self, split: str | None = None, domains=None) -> np.ndarray:
+        """Row indices of one split (or all) of some domains (a name, a list, or all)."""
+        if split is not None and split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+        domains = self.config.domains if domains is None else [domains] if isinstance(domains, str) else domains
+        unknown = set(domains) - set(self.config.domains)
+        if unknown:
+            raise ValueError(f"domain(s) {sorted(unknown)} are not in this benchmark; it has {list(self.config.domains)}")
+        keep = np.isin(self.domain, list(domains))
+        if split is not None:
+            keep &= self.split == split
+        return np.flatnonzero(keep)
+
+    def protocol(self, name: str, target: str) -> dict[str, np.ndarray]:
+        """Row indices for ``train``/``dev``/``test`` of the ``intra`` or ``leave_one_out`` protocol."""
+        if name == "intra":
+            return {split: self.select(split, target) for split in SPLITS}
+        if name == "leave_one_out":
+            sources = [d for d in self.config.domains if d != target]
+            if target not in self.config.domains or not sources:
+                raise ValueError(f"target must be one of {list(self.config.domains)} with other domains to train on")
+            return {"train": self.select("train", sources), "dev": self.select("dev", sources),
+                    "test": self.select("test", target)}
+        raise ValueError(f"unknown protocol {name!r}; expected 'intra' or 'leave_one_out'")
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("FASLEARN_CACHE", Path.home() / ".cache" / "faslearn"))
+
+
+def _render_job(job):
+    image, landmarks, pai, domain, seed, config = job
+    rng = np.random.default_rng(seed)
+    p = render_presentation(image, landmarks, pai, domain, rng, num_frames=config.num_frames,
+                            difficulty=config.difficulty, map_size=config.map_size)
+    return p.frames, p.depth.astype(np.float16), p.reflection.astype(np.float16)
+
+
+def _plan(config: BenchmarkConfig):
+    """The list of presentations to render: identities per domain, splits, kinds, seeds."""
+    faces = load_faces(config.face_source, size=config.image_size)
+    needed = config.identities_per_domain * len(config.domains)
+    if needed > len(faces):
+        raise ValueError(f"{len(config.domains)} domains x {config.identities_per_domain} identities need {needed} "
+                         f"faces, but source {config.face_source!r} has {len(faces)}")
+    order = np.random.default_rng(config.seed).permutation(len(faces))
+    n_train = int(round(config.split_fractions[0] * config.identities_per_domain))
+    n_dev = int(round(config.split_fractions[1] * config.identities_per_domain))
+    kinds = [BONA_FIDE] * config.bona_fide_per_identity + list(ATTACKS)
+    rows = []
+    for d, domain in enumerate(config.domains):
+        identities = order[d * config.identities_per_domain:(d + 1) * config.identities_per_domain]
+        for rank, identity in enumerate(identities):
+            split = "train" if rank < n_train else "dev" if rank < n_train + n_dev else "test"
+            for k, pai in enumerate(kinds):
+                seed = np.random.SeedSequence([config.seed, d, int(identity), k]).generate_state(1)[0]
+                rows.append(dict(identity=int(identity), domain=domain, split=split, pai=pai, seed=int(seed),
+                                 video=f"{domain}/{identity:03d}/{pai}_{k}"))
+    return faces, rows
+
+
+def make_benchmark(config: BenchmarkConfig | None = None, cache: bool = True, workers: int | None = None,
+                   progress: bool = True, **overrides) -> Benchmark:
+    """Render (or load from the cache) the benchmark described by ``config`` / keyword overrides."""
+    config = BenchmarkConfig(**overrides) if config is None else replace(config, **overrides)
+    path = _cache_dir() / f"benchmark-{config.key()}.npz"
+    if cache and path.is_file():
+        with np.load(path, allow_pickle=False) as f:
+            return Benchmark(config, **{k: f[k] for k in f.files})
+
+    faces, rows = _plan(config)
+    jobs = [(faces.images[r["identity"]], faces.landmarks[r["identity"]], r["pai"], r["domain"], r["seed"], config)
+            for r in rows]
+    workers = workers or min(2, os.cpu_count() or 1)
+    bar = dict(total=len(jobs), desc="rendering presentations", disable=not progress, unit="video")
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            rendered = list(tqdm(pool.map(_render_job, jobs, chunksize=16), **bar))
+    else:
+        rendered = [_render_job(job) for job in tqdm(jobs, **bar)]
+    arrays = dict(
+        frames=np.stack([r[0] for r in rendered]), depth=np.stack([r[1] for r in rendered]),
+        reflection=np.stack([r[2] for r in rendered]),
+        label=np.array([int(r["pai"] == BONA_FIDE) for r in rows], dtype=np.int64),
+        pai=np.array([r["pai"] for r in rows]), domain=np.array([r["domain"] for r in rows]),
+        split=np.array([r["split"] for r in rows]), identity=np.array([r["identity"] for r in rows]),
+        video=np.array([r["video"] for r in rows]))
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial.npz")
+        np.savez(partial, **arrays)
+        os.replace(partial, path)
+    return Benchmark(config, **arrays)
+
+
+def to_tensor(frames: np.ndarray) -> torch.Tensor:
+    """uint8 (..., H, W, 3) -> float (..., 3, H, W) in [-1, 1], the input convention of every model."""
+    x = torch.from_numpy(np.ascontiguousarray(frames)).float().div_(127.5).sub_(1.0)
+    return x.movedim(-1, -3)
+
+
+class FrameDataset(Dataset):
+    """Single frames of some benchmark rows: every frame of every selected presentation.
+
+    Items are dicts: ``image`` (3, S, S) in [-1, 1], ``label``, ``depth`` and ``reflection``
+    (1, M, M), ``pai``, ``domain``, ``video`` (for video-level scores), ``identity``.
+    """
+
+    def __init__(self, benchmark: Benchmark, rows: np.ndarray, transform=None):
+        self.benchmark, self.rows, self.transform = benchmark, np.asarray(rows), transform
+        self.num_frames = benchmark.frames.shape[1]
+
+    def __len__(self) -> int:
+        return len(self.rows) * self.num_frames
+
+    def __getitem__(self, index: int) -> dict:
+        b = self.benchmark
+        row, t = self.rows[index // self.num_frames], index % self.num_frames
+        image = to_tensor(b.frames[row, t])
+        if self.transform is not None:
+            image = self.transform(image)
+        return dict(image=image, label=int(b.label[row]), pai=str(b.pai[row]), domain=str(b.domain[row]),
+                    video=str(b.video[row]), identity=int(b.identity[row]),
+                    depth=torch.from_numpy(b.depth[row, t].astype(np.float32))[None],
+                    reflection=torch.from_numpy(b.reflection[row, t].astype(np.float32))[None])
+
+
+class ClipDataset(Dataset):
+    """Whole pseudo-videos: ``clip`` (T, 3, S, S) in [-1, 1] plus the labels of ``FrameDataset``."""
+
+    def __init__(self, benchmark: Benchmark, rows: np.ndarray, transform=None):
+        self.benchmark, self.rows, self.transform = benchmark, np.asarray(rows), transform
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> dict:
+        b, row = self.benchmark, self.rows[index]
+        clip = to_tensor(b.frames[row])
+        if self.transform is not None:
+            clip = self.transform(clip)
+        return dict(clip=clip, label=int(b.label[row]), pai=str(b.pai[row]), domain=str(b.domain[row]),
+                    video=str(b.video[row]), identity=int(b.identity[row]),
+                    depth=torch.from_numpy(b.depth[row].astype(np.float32)),
+                    reflection=torch.from_numpy(b.reflection[row].astype(np.float32)))

@@ -1,0 +1,92 @@
+"""Losses for pixel-wise (depth map) and multi-task face anti-spoofing supervision.
+
+Maps may be given as (B, H, W) or (B, 1, H, W); prediction and target must have the same shape.
+Convention: label 1 = bona fide, whose depth map is a face; an attack's depth map is all zeros.
+"""
+import torch
+import torch.nn.functional as F
+
+
+def _as_map(maps: torch.Tensor) -> torch.Tensor:
+    """(B, H, W) or (B, 1, H, W) → (B, H, W)."""
+    if maps.ndim == 4 and maps.shape[1] == 1:
+        maps = maps.squeeze(1)
+    if maps.ndim != 3:
+        raise ValueError(f"expected maps of shape (B, H, W) or (B, 1, H, W), got {tuple(maps.shape)}")
+    return maps
+
+
+def _as_maps(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    if pred.shape != target.shape:
+        raise ValueError(f"prediction and target maps must have the same shape, got {tuple(pred.shape)} and {tuple(target.shape)}")
+    return _as_map(pred), _as_map(target)
+
+
+def _neighbour_difference_kernels() -> torch.Tensor:
+    """The 8 fixed 3×3 kernels K_i with +1 at neighbour i and −1 at the centre: (8, 1, 3, 3)."""
+    kernels = torch.zeros(8, 1, 3, 3)
+    neighbours = [(r, c) for r in range(3) for c in range(3) if (r, c) != (1, 1)]
+    for i, (r, c) in enumerate(neighbours):
+        kernels[i, 0, r, c] = 1.0
+        kernels[i, 0, 1, 1] = -1.0
+    return kernels
+
+
+def contrastive_depth_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """CDCN's contrastive depth loss: L_CDL = mean over i = 1..8 and pixels of (K_i ⊛ D_pred − K_i ⊛ D_gt)².
+
+    Each K_i gives the difference between one neighbour and the centre pixel, so the loss compares
+    the local depth *contrast* (the shape of the face) rather than the depth values themselves.
+    """
+    pred, target = _as_maps(pred, target)
+    kernels = _neighbour_difference_kernels().to(device=pred.device, dtype=pred.dtype)
+    pred_contrast = F.conv2d(pred.unsqueeze(1), kernels, padding=1)  # (B, 8, H, W)
+    target_contrast = F.conv2d(target.unsqueeze(1), kernels, padding=1)
+    return F.mse_loss(pred_contrast, target_contrast)
+
+
+def depth_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """CDCN's depth loss: L = MSE(D_pred, D_gt) + L_CDL(D_pred, D_gt)."""
+    return F.mse_loss(*_as_maps(pred, target)) + contrastive_depth_loss(pred, target)
+
+
+def depth_score(pred_map: torch.Tensor) -> torch.Tensor:
+    """Bona fide score of each sample: the mean of its predicted depth map, shape (B,).
+
+    This is CDCN's scoring rule (the reference code divides the map's sum by the area of the face
+    mask, which is the mean when the mask covers the whole map). A face with a depth map scores
+    high, a flat attack scores near 0; accept as bona fide when ``score >= threshold``.
+    """
+    return _as_map(pred_map).mean(dim=(1, 2))
+
+
+def multitask_loss(outputs: dict, targets: dict, lambdas=(1.0, 1.0, 1.0)) -> torch.Tensor:
+    """L = λ1 · L_depth + λ2 · L_cls + λ3 · L_ref  (the multi-task diagram of seeds/000).
+
+    outputs: {"depth": (B, h, w), "logit": (B,) or (B, 1), "reflection": (B, C, h, w)}, as returned
+    by faslearn.models.baselines.MultiTaskNet. targets: {"depth": like outputs["depth"],
+    "label": (B,) with 1 = bona fide, "reflection": like outputs["reflection"]}.
+    L_depth = depth_loss (MSE + contrastive), L_cls = binary cross-entropy on the logit,
+    L_ref = MSE. A term whose λ is 0 is skipped, and its entries may then be missing.
+    """
+    lambda_depth, lambda_cls, lambda_ref = lambdas
+    if not any(lambdas):
+        raise ValueError("multitask_loss needs at least one non-zero λ")
+    total = 0.0
+    if lambda_depth:
+        total = total + lambda_depth * depth_loss(_entry(outputs, "depth"), _entry(targets, "depth"))
+    if lambda_cls:
+        logit, label = _entry(outputs, "logit").reshape(-1), _entry(targets, "label").reshape(-1)
+        total = total + lambda_cls * F.binary_cross_entropy_with_logits(logit, label.to(logit.dtype))
+    if lambda_ref:
+        pred, target = _entry(outputs, "reflection"), _entry(targets, "reflection")
+        if pred.shape != target.shape:
+            raise ValueError(f"prediction and target reflection maps must have the same shape, got {tuple(pred.shape)} and {tuple(target.shape)}")
+        total = total + lambda_ref * F.mse_loss(pred, target)
+    return total
+
+
+def _entry(tensors: dict, key: str) -> torch.Tensor:
+    if key not in tensors:
+        raise ValueError(f"multitask_loss: missing entry '{key}' (needed because its λ is non-zero)")
+    return tensors[key]

@@ -1,0 +1,95 @@
+"""Baselines: a ResNet-18 binary classifier and a multi-task network with depth, reflection and
+binary heads on one shared backbone (the "multi-task learning" diagram of seeds/000).
+
+Nothing here downloads weights: ResNet-18 starts from random weights unless a local safetensors
+file is given.
+"""
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+from safetensors.torch import load_file
+from torchvision.models import resnet18
+
+from faslearn.models.cdc import CDCN
+
+
+def resnet18_binary(weights_path=None, num_classes: int = 1) -> nn.Module:
+    """torchvision ResNet-18 whose last layer gives ``num_classes`` logits: (B, 3, H, W) → (B, num_classes).
+
+    With one logit, sigmoid(logit) is the probability of bona fide (label 1). ``weights_path`` is a
+    local .safetensors ResNet-18 state dict (e.g. ImageNet weights converted once, or a faslearn
+    checkpoint); a final layer of another shape there (ImageNet's 1000 classes) is skipped, so the
+    new head keeps its fresh initialisation.
+    """
+    model = resnet18(weights=None, num_classes=num_classes)
+    if weights_path is not None:
+        _load_resnet_weights(model, weights_path)
+    return model
+
+
+def _load_resnet_weights(model: nn.Module, weights_path) -> None:
+    path = Path(weights_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no safetensors weights file at {path}")
+    state, own = load_file(path), model.state_dict()
+    state = {k: v for k, v in state.items()
+             if not (k.startswith("fc.") and k in own and v.shape != own[k].shape)}
+    mismatched = [k for k, v in state.items() if k in own and v.shape != own[k].shape]
+    if mismatched:
+        raise ValueError(f"{path} does not hold ResNet-18 weights: wrong shapes for {mismatched[:3]}")
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.startswith("fc.")]
+    if missing or unexpected:
+        raise ValueError(f"{path} does not hold ResNet-18 weights: missing {missing[:3]}, unexpected {unexpected[:3]}")
+
+
+def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class MultiTaskNet(nn.Module):
+    """One shared backbone, three heads: L = λ1·L_depth + λ2·L_cls + λ3·L_ref (faslearn.losses.multitask_loss).
+
+    backbone: "resnet18" (torchvision ResNet-18 up to layer2, random init: 128 channels at 1/8 of
+    the input) or "cdcn" (CDCN's stem, blocks and multi-scale fusion with CDC strength ``theta``:
+    384 channels at 1/8 of the input). Maps come out at 1/8 of the input, like CDCN's.
+
+    forward(x), x (B, 3, H, W) → {
+        "depth":      (B, H/8, W/8), ≥ 0 (a face for bona fide, zeros for an attack),
+        "reflection": (B, reflection_channels, H/8, W/8), in [0, 1]; 3 channels for an RGB
+                      reflection map (the default) or 1 for a grayscale one,
+        "logit":      (B,), sigmoid(logit) = probability of bona fide,
+    }
+    """
+
+    def __init__(self, backbone: str = "resnet18", reflection_channels: int = 3, theta: float = 0.7):
+        super().__init__()
+        if backbone == "resnet18":
+            r = resnet18(weights=None)
+            self.backbone = nn.Sequential(r.conv1, r.bn1, r.relu, r.maxpool, r.layer1, r.layer2)
+            channels = 128
+        elif backbone == "cdcn":
+            self.backbone = CDCN(theta=theta).features
+            channels = self.backbone.out_channels
+        else:
+            raise ValueError(f"backbone must be 'resnet18' or 'cdcn', got {backbone!r}")
+        if reflection_channels not in (1, 3):
+            raise ValueError(f"reflection_channels must be 1 or 3, got {reflection_channels}")
+        self.depth_head = nn.Sequential(_conv_bn_relu(channels, 64), nn.Conv2d(64, 1, 3, padding=1), nn.ReLU())
+        self.reflection_head = nn.Sequential(_conv_bn_relu(channels, 64),
+                                             nn.Conv2d(64, reflection_channels, 3, padding=1), nn.Sigmoid())
+        self.binary_head = nn.Sequential(_conv_bn_relu(channels, 64), nn.AdaptiveAvgPool2d(1),
+                                         nn.Flatten(), nn.Linear(64, 1))
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        features = self.backbone(x)
+        return {
+            "depth": self.depth_head(features).squeeze(1),
+            "reflection": self.reflection_head(features),
+            "logit": self.binary_head(features).squeeze(1),
+        }

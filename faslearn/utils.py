@@ -1,0 +1,36 @@
+"""Small helpers every notebook needs: reproducible seeds and the device to run on."""
+import os
+import random
+
+import numpy as np
+import torch
+
+
+def seed_everything(seed: int, deterministic: bool = False) -> torch.Generator:
+    """Seed Python, NumPy and torch (all devices); return a torch.Generator for DataLoaders.
+
+    With ``deterministic=True`` torch is also asked to use deterministic kernels only
+    (slower on GPU, and some operations then raise instead of running).
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
+    generator = torch.Generator()
+    generator.manual_seed(seed)
+    return generator
+
+
+def get_device(preferred: str | None = None) -> torch.device:
+    """CUDA if available, then Apple MPS, then CPU; ``FASLEARN_DEVICE`` or ``preferred`` override."""
+    name = preferred or os.environ.get("FASLEARN_DEVICE")
+    if name:
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")

@@ -1,0 +1,259 @@
+"""faslearn.metrics against scikit-learn's ROC code and against hand-worked examples."""
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from faslearn.metrics import (
+    auc,
+    eer,
+    evaluate,
+    evaluate_optimistic_test_threshold,
+    pad_metrics,
+    tpr_at_fpr,
+    video_scores,
+)
+
+
+def random_scores(seed, tied):
+    """300 scores, bona fide (label 1) centred 1.2 above attacks; ``tied`` rounds to halves."""
+    rng = np.random.default_rng(seed)
+    labels = (rng.random(300) < 0.4).astype(int)
+    scores = rng.normal(loc=1.2 * labels, scale=1.0)
+    if tied:
+        scores = np.round(scores * 2) / 2
+    return scores, labels
+
+
+SCORE_CASES = [(seed, tied) for seed in range(4) for tied in (False, True)]
+
+
+@pytest.mark.parametrize("seed, tied", SCORE_CASES)
+def test_eer_matches_roc_curve(seed, tied):
+    scores, labels = random_scores(seed, tied)
+    n_attack, n_bona_fide = np.sum(labels == 0), np.sum(labels == 1)
+    fpr, tpr, thresholds = roc_curve(labels, scores, drop_intermediate=False)
+    # sklearn's first point is threshold = inf (accept nothing); the rest are the unique scores.
+    # Recover integer counts and apply the documented rule:
+    # min |APCER - BPCER|, then min APCER + BPCER, then the lowest threshold.
+    candidates = []
+    for rate_fa, rate_ta, t in zip(fpr[1:], tpr[1:], thresholds[1:]):
+        false_accepts = round(rate_fa * n_attack)
+        false_rejects = n_bona_fide - round(rate_ta * n_bona_fide)
+        gap = abs(false_accepts * n_bona_fide - false_rejects * n_attack)
+        total = false_accepts * n_bona_fide + false_rejects * n_attack
+        rate = (false_accepts / n_attack + false_rejects / n_bona_fide) / 2
+        candidates.append((gap, total, t, rate))
+    _, _, expected_threshold, expected_eer = min(candidates)
+
+    rate, threshold = eer(scores, labels)
+    assert threshold == expected_threshold
+    assert rate == pytest.approx(expected_eer, abs=1e-12)
+    # The EER is the HTER at its own threshold.
+    at_threshold = pad_metrics(scores, labels, threshold)
+    assert rate == pytest.approx(at_threshold["hter"], abs=1e-12)
+
+
+def test_eer_of_separable_scores_is_zero_at_the_lowest_bona_fide_score():
+    assert eer([0.1, 0.2, 0.7, 0.9], [0, 0, 1, 1]) == (0.0, 0.7)
+
+
+def test_eer_tie_breaking_by_hand():
+    # Bona fide 0.1, 0.9; attacks 0.5, 0.5.
+    #   t = 0.1: APCER 2/2, BPCER 0/2 -> |gap| 1,   sum 1
+    #   t = 0.5: APCER 2/2, BPCER 1/2 -> |gap| 1/2, sum 3/2
+    #   t = 0.9: APCER 0/2, BPCER 1/2 -> |gap| 1/2, sum 1/2   chosen (smaller sum): EER = 1/4
+    assert eer([0.1, 0.9, 0.5, 0.5], [1, 1, 0, 0]) == (0.25, 0.9)
+    # Bona fide 0.5, 0.9; attacks 0.1, 0.5.
+    #   t = 0.5: APCER 1/2, BPCER 0/2 and t = 0.9: APCER 0/2, BPCER 1/2 tie on |gap| and sum,
+    #   so the lower threshold wins: EER = 1/4 at 0.5.
+    assert eer([0.5, 0.9, 0.1, 0.5], [1, 1, 0, 0]) == (0.25, 0.5)
+
+
+@pytest.mark.parametrize("seed, tied", SCORE_CASES)
+def test_auc_matches_roc_auc_score(seed, tied):
+    scores, labels = random_scores(seed, tied)
+    assert auc(scores, labels) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+
+
+def test_auc_counts_ties_half():
+    # One bona fide/attack pair tied (1/2), three pairs ordered correctly: AUC = 3.5 / 4.
+    assert auc([0.5, 0.2, 0.5, 0.9], [0, 0, 1, 1]) == 0.875
+
+
+@pytest.mark.parametrize("seed, tied", SCORE_CASES)
+@pytest.mark.parametrize("target", [0.0, 0.01, 0.1, 0.5])
+def test_tpr_at_fpr_matches_roc_curve(seed, tied, target):
+    scores, labels = random_scores(seed, tied)
+    fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
+    assert tpr_at_fpr(scores, labels, target) == tpr[fpr <= target].max()
+
+
+def test_max_and_pooled_apcer_differ_by_hand():
+    # Threshold 0.5, accepted when score >= 0.5.
+    #   bona fide: 0.9 0.8 0.7 0.3        -> 1 of 4 rejected   BPCER = 1/4
+    #   print:     0.1 0.2 0.6 0.2        -> 1 of 4 accepted   APCER_print  = 1/4
+    #   replay:    0.55 0.4               -> 1 of 2 accepted   APCER_replay = 1/2
+    #   APCER = max(1/4, 1/2) = 1/2;   APCER_pooled = 2/6 = 1/3
+    #   ACER = (1/2 + 1/4) / 2 = 3/8;  HTER = (1/3 + 1/4) / 2 = 7/24
+    scores = [0.9, 0.8, 0.7, 0.3, 0.1, 0.2, 0.6, 0.2, 0.55, 0.4]
+    labels = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]
+    pai = ["bona_fide", None, "", "bona_fide"] + ["print"] * 4 + ["replay"] * 2
+    metrics = pad_metrics(scores, labels, 0.5, pai)
+    assert metrics["apcer_per_pai"] == {"print": 0.25, "replay": 0.5}
+    assert metrics["apcer"] == 0.5
+    assert metrics["apcer_pooled"] == pytest.approx(1 / 3)
+    assert metrics["bpcer"] == 0.25
+    assert metrics["acer"] == 0.375
+    assert metrics["hter"] == pytest.approx(7 / 24)
+    assert metrics["threshold"] == 0.5
+    # Without PAI names every attack is one species, and max = pooled.
+    single = pad_metrics(scores, labels, 0.5)
+    assert single["apcer_per_pai"] == {"attack": pytest.approx(1 / 3)}
+    assert single["apcer"] == single["apcer_pooled"]
+
+
+def test_deepixbis_oulu_p1_table():
+    # Idiap's baselines table, DeePixBiS on OULU-NPU P1 eval: APCER 4.2 %, BPCER 0.0 %,
+    # ACER 2.1 %, HTER 0.8 %, with 8 of 480 attacks accepted. The eval split has 120 bona fide
+    # videos and four attack species of 120 (print_1, print_2, replay_1, replay_2).
+    #   pooled APCER = 8/480 = 1.67 %          HTER = (1.67 + 0) / 2 = 0.83 %
+    #   APCER = 4.2 % = 5/120, so 5 of the 8 accepts are in one species (we put them in replay_1
+    #   and the other 3 in print_2; the table does not say which)   ACER = (4.17 + 0) / 2 = 2.08 %
+    # With two species of 240 the max could not exceed 8/240 = 3.3 %: 4.2 % needs the finer split.
+    species = ["print_1", "print_2", "replay_1", "replay_2"]
+    false_accepts = {"print_1": 0, "print_2": 3, "replay_1": 5, "replay_2": 0}
+    scores, labels, pai = [0.9] * 120, [1] * 120, ["bona_fide"] * 120
+    for name in species:
+        scores += [0.8] * false_accepts[name] + [0.1] * (120 - false_accepts[name])
+        labels += [0] * 120
+        pai += [name] * 120
+    metrics = pad_metrics(scores, labels, 0.5, pai, known_pais=species)
+    assert metrics["apcer"] == pytest.approx(5 / 120)
+    assert round(100 * metrics["apcer"], 1) == 4.2
+    assert round(100 * metrics["apcer_pooled"], 1) == 1.7
+    assert metrics["bpcer"] == 0.0
+    assert round(100 * metrics["acer"], 1) == 2.1
+    assert round(100 * metrics["hter"], 1) == 0.8
+    # Grouped into print / replay (240 each), the same scores give APCER = 5/240 = 2.1 %.
+    coarse_pai = [name if name == "bona_fide" else name.split("_")[0] for name in pai]
+    coarse = pad_metrics(scores, labels, 0.5, coarse_pai)
+    assert coarse["apcer_per_pai"] == {"print": 3 / 240, "replay": 5 / 240}
+
+
+def test_test_threshold_is_more_optimistic_than_dev_threshold():
+    # The test set is shifted down (a new domain). Dev: attacks 0.1-0.3, bona fide 0.7-0.9, so the
+    # dev EER threshold is 0.7 (APCER = BPCER = 0; the lowest such candidate).
+    # Test at 0.7: no attack accepted, bona fide 0.5 and 0.6 rejected -> HTER = (0 + 2/3) / 2 = 1/3.
+    # Test at its own EER threshold 0.5: no errors -> HTER = 0.
+    dev_scores, dev_labels = [0.1, 0.2, 0.3, 0.7, 0.8, 0.9], [0, 0, 0, 1, 1, 1]
+    test_scores, test_labels = [0.2, 0.3, 0.4, 0.5, 0.6, 0.9], [0, 0, 0, 1, 1, 1]
+    fair = evaluate(dev_scores, dev_labels, test_scores, test_labels)
+    with pytest.warns(UserWarning, match="optimistic"):
+        optimistic = evaluate_optimistic_test_threshold(test_scores, test_labels)
+    assert fair["threshold"] == 0.7 and fair["hter"] == pytest.approx(1 / 3)
+    assert optimistic["threshold"] == 0.5 and optimistic["hter"] == 0.0
+    assert optimistic["hter"] < fair["hter"]
+    assert fair["protocol"] == "dev_threshold"
+    assert optimistic["protocol"] == "test_threshold_optimistic"
+
+
+def test_evaluate_reports_test_metrics_at_the_dev_eer_threshold():
+    dev_scores, dev_labels = random_scores(10, tied=False)
+    test_scores, test_labels = random_scores(11, tied=True)
+    attack_pai = np.where(np.arange(300) % 2, "print", "replay")
+    test_pai = np.where(test_labels == 1, "bona_fide", attack_pai)
+    report = evaluate(dev_scores, dev_labels, test_scores, test_labels, test_pai)
+    threshold = eer(dev_scores, dev_labels)[1]
+    assert report["threshold"] == threshold
+    assert pad_metrics(test_scores, test_labels, threshold, test_pai).items() <= report.items()
+    assert report["auc"] == pytest.approx(roc_auc_score(test_labels, test_scores))
+    assert report["eer"] == eer(test_scores, test_labels)[0]
+    assert report["tpr_at_fpr_1pct"] == tpr_at_fpr(test_scores, test_labels, 0.01)
+
+
+def test_optimistic_mode_warns_exactly_once_per_call():
+    scores, labels = random_scores(0, tied=False)
+    for _ in range(2):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            evaluate_optimistic_test_threshold(scores, labels)
+        assert [w.category for w in caught] == [UserWarning]
+
+
+def test_video_scores_average_frames_in_order_of_first_appearance():
+    result = video_scores(
+        frame_scores=[0.2, 0.4, 0.9, 0.1, 0.7, 0.3],
+        video_ids=["b", "b", "a", "c", "a", "b"],
+        labels=[0, 0, 1, 0, 1, 0],
+        pai=["print", "print", None, "replay", "bona_fide", "print"],
+    )
+    assert result.video_ids.tolist() == ["b", "a", "c"]
+    np.testing.assert_allclose(result.scores, [(0.2 + 0.4 + 0.3) / 3, (0.9 + 0.7) / 2, 0.1])
+    assert result.labels.tolist() == [0, 1, 0]
+    assert result.pai.tolist() == ["print", "bona_fide", "replay"]
+    ids, scores, labels, pai = video_scores([1.0, 3.0], [7, 7])
+    assert ids.tolist() == [7] and scores.tolist() == [2.0] and labels is None and pai is None
+
+
+GOOD_SCORES, GOOD_LABELS = [0.1, 0.4, 0.6, 0.9], [0, 0, 1, 1]
+SCORE_FUNCTIONS = {
+    "eer": eer,
+    "auc": auc,
+    "tpr_at_fpr": tpr_at_fpr,
+    "pad_metrics": lambda s, y: pad_metrics(s, y, 0.5),
+    "evaluate_dev": lambda s, y: evaluate(s, y, GOOD_SCORES, GOOD_LABELS),
+    "evaluate_test": lambda s, y: evaluate(GOOD_SCORES, GOOD_LABELS, s, y),
+    "evaluate_optimistic": evaluate_optimistic_test_threshold,
+}
+BAD_SCORES_AND_LABELS = [
+    ([], [], r"non-empty 1-D array, got shape \(0,\)"),
+    ([[0.1, 0.9]], [[0, 1]], r"non-empty 1-D array, got shape \(1, 2\)"),
+    ([0.1, 0.9, 0.5], [0, 1], r"labels must have one entry per score \(3\)"),
+    ([0.1, np.nan], [0, 1], "scores must be finite, got nan at index 1"),
+    ([np.inf, 0.9], [0, 1], "scores must be finite, got inf at index 0"),
+    ([0.1, 0.9], [0, 2], r"labels must be 1 \(bona fide\) or 0 \(attack\), got 2"),
+    ([0.1, 0.9], [1, 1], r"need both bona fide \(1\) and attack \(0\) samples, got only label 1"),
+]
+
+
+@pytest.mark.parametrize("function", SCORE_FUNCTIONS.values(), ids=SCORE_FUNCTIONS.keys())
+@pytest.mark.parametrize("scores, labels, message", BAD_SCORES_AND_LABELS)
+def test_every_function_rejects_bad_scores_and_labels(function, scores, labels, message):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        with pytest.raises(ValueError, match=message) as error:
+            function(scores, labels)
+    assert "\n" not in str(error.value)
+
+
+def metrics_with_pai(pai, **kwargs):
+    return pad_metrics(GOOD_SCORES, GOOD_LABELS, 0.5, pai, **kwargs)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: metrics_with_pai(["print", "bona_fide", "bona_fide", "bona_fide"]),
+     r"sample 1 is an attack \(label 0\) but its PAI is 'bona_fide'; "
+     "expected an attack instrument name"),
+    (lambda: metrics_with_pai(["print", "print", "print", "bona_fide"]),
+     r"sample 2 is bona fide \(label 1\) but its PAI is 'print'; "
+     r"expected one of \['bona_fide', None, ''\]"),
+    (lambda: metrics_with_pai(["print", "prnt", None, None], known_pais=["print", "replay"]),
+     r"unknown PAI label 'prnt'; expected one of \['print', 'replay'\]"),
+    (lambda: metrics_with_pai(["print"]), r"pai must have one entry per score \(4\), got 1"),
+    (lambda: pad_metrics(GOOD_SCORES, GOOD_LABELS, float("nan")), "threshold must be a number"),
+    (lambda: evaluate(GOOD_SCORES, GOOD_LABELS, GOOD_SCORES, GOOD_LABELS, test_pai=[None] * 4),
+     r"sample 0 is an attack \(label 0\) but its PAI is None"),
+    (lambda: tpr_at_fpr(GOOD_SCORES, GOOD_LABELS, fpr=1.5), r"fpr must be in \[0, 1\], got 1.5"),
+    (lambda: video_scores([0.1, 0.2], ["a"]),
+     r"video_ids must have one entry per frame score \(2\)"),
+    (lambda: video_scores([0.1, 0.2, 0.3], ["a", "b", "a"], labels=[1, 0, 0]),
+     "labels must be constant within a video, but video 'a' has both 1 and 0"),
+    (lambda: video_scores([0.1, 0.2, 0.3], ["a", "a", "b"], [0, 0, 0], ["print", "replay", "x"]),
+     "pai must be constant within a video, but video 'a' has both 'print' and 'replay'"),
+])
+def test_bad_pai_threshold_and_video_inputs(call, message):
+    with pytest.raises(ValueError, match=message) as error:
+        call()
+    assert "\n" not in str(error.value)

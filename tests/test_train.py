@@ -1,0 +1,222 @@
+"""The training loop and its checkpoints, on the toy task of ``tests/_toy.py`` (CPU, seconds)."""
+import hashlib
+import json
+import math
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+from _toy import ToyFaces, loaders, loss_fn, score_fn, tiny_net, train_toy
+from faslearn.checkpoints import (file_sha256, load_checkpoint, load_or_train, load_weights,
+                                  save_checkpoint)
+from faslearn.train import History, fit, predict
+
+REPO = Path(__file__).resolve().parents[1]
+EPOCHS = 4
+
+
+def same_weights(a, b) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted 4-epoch run: (trained model, history, checkpoint dir)."""
+    checkpoint_dir = tmp_path_factory.mktemp("reference")
+    model, history = train_toy(checkpoint_dir, epochs=EPOCHS, log=None)
+    return model, history, checkpoint_dir
+
+
+def test_fit_learns_the_toy_task_and_records_every_epoch(reference):
+    model, history, _ = reference
+    assert len(history) == EPOCHS and history["epoch"] == [1, 2, 3, 4]
+    for record in history.records:
+        assert {"lr", "train_loss", "dev_loss", "dev_acer", "dev_apcer", "dev_bpcer", "dev_eer",
+                "test_hter", "test_auc", "test_apcer_pooled"} <= set(record)
+    # cosine schedule per epoch: lr_e = 0.05 (1 + cos(pi e / 4)) / 2
+    cosine = [0.05 * (1 + math.cos(math.pi * e / EPOCHS)) / 2 for e in range(EPOCHS)]
+    assert history["lr"] == pytest.approx(cosine)
+
+    # learned: the dev loss falls well below that of the untrained network (about ln 2)
+    torch.manual_seed(0)
+    untrained_loss = predict(tiny_net(), loaders()[1], score_fn, loss_fn=loss_fn)["loss"]
+    assert untrained_loss > 0.6
+    assert history.last["dev_loss"] < 0.6 * untrained_loss
+    assert history.last["dev_acer"] < 0.2
+
+    # the recorded numbers agree with independent computations on the final model
+    dev = predict(model, loaders()[1], score_fn)
+    assert dev["scores"].shape == (60,)  # 60 = 3 batches of 16 + one of 12
+    expected_dev_loss = torch.nn.functional.binary_cross_entropy_with_logits(
+        torch.from_numpy(dev["scores"]), torch.from_numpy(dev["labels"]).float()).item()
+    assert history.last["dev_loss"] == pytest.approx(expected_dev_loss, abs=1e-5)
+    test = predict(model, loaders()[2], score_fn)
+    assert history.last["test_auc"] == pytest.approx(roc_auc_score(test["labels"], test["scores"]))
+    dataset = ToyFaces(64, seed=3)
+    assert test["labels"].tolist() == dataset.labels.tolist()
+    assert test["pai"].tolist() == dataset.pai
+
+
+def test_history_best_and_plot():
+    history = History([{"epoch": 1, "train_loss": 0.9, "dev_acer": 0.3, "test_auc": 0.7},
+                       {"epoch": 2, "train_loss": 0.5, "dev_acer": 0.1, "test_auc": 0.6},
+                       {"epoch": 3, "train_loss": 0.4, "dev_acer": 0.2, "test_auc": 0.8}])
+    assert history.best("dev_acer")["epoch"] == 2
+    assert history.best("test_auc")["epoch"] == 3
+    assert history.best("train_loss", mode="max")["epoch"] == 1
+    with pytest.raises(ValueError, match="dev_hter"):
+        history.best("dev_hter")
+    fig = history.plot()
+    loss_ax, rate_ax = fig.axes
+    assert [line.get_label() for line in loss_ax.lines] == ["train_loss"]
+    assert [line.get_label() for line in rate_ax.lines] == ["dev_acer", "test_auc"]
+    assert list(rate_ax.lines[0].get_ydata()) == [0.3, 0.1, 0.2]
+
+
+@pytest.mark.parametrize("make_optimizer", [
+    lambda params: torch.optim.AdamW(params, lr=0.01, betas=(0.8, 0.95)),
+    lambda params: torch.optim.SGD(params, lr=0.01),  # momentum 0: its state holds None buffers
+], ids=["adamw", "sgd"])
+def test_checkpoint_round_trip_is_exact(tmp_path, make_optimizer):
+    def build(seed):
+        torch.manual_seed(seed)
+        model = tiny_net()
+        optimizer = make_optimizer(model.parameters())
+        return model, optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=5)
+
+    model, optimizer, scheduler = build(0)
+    batch = next(iter(loaders()[0]))
+    for _ in range(3):
+        optimizer.zero_grad()
+        loss_fn(model(batch["image"]), batch).backward()
+        optimizer.step()
+        scheduler.step()
+    state = {"epoch": 3, "history": [{"epoch": 1, "dev_acer": 0.25}]}
+    save_checkpoint(tmp_path / "ckpt.safetensors", model, optimizer, scheduler, state)
+
+    restored, restored_optimizer, restored_scheduler = build(1)
+    loaded_state = load_checkpoint(tmp_path / "ckpt.safetensors", restored, restored_optimizer,
+                                   restored_scheduler)
+    assert loaded_state == state
+    assert same_weights(restored, model)
+    saved, loaded = optimizer.state_dict(), restored_optimizer.state_dict()
+    assert loaded["param_groups"] == saved["param_groups"]  # betas come back as a tuple
+    assert saved["state"].keys() == loaded["state"].keys()
+    for param_id, param_state in saved["state"].items():
+        assert param_state.keys() == loaded["state"][param_id].keys()
+        for name, value in param_state.items():
+            other = loaded["state"][param_id][name]
+            assert torch.equal(other, value) if torch.is_tensor(value) else other == value
+    assert restored_scheduler.state_dict() == scheduler.state_dict()
+
+
+def test_checkpoint_is_plain_safetensors_without_pickle(tmp_path):
+    model = tiny_net()
+    path = save_checkpoint(tmp_path / "m.safetensors", model, torch.optim.AdamW(model.parameters()),
+                           state={"epoch": 1})
+    raw = path.read_bytes()
+    # safetensors: u64 little-endian header length, the JSON header, then raw tensor bytes
+    (header_size,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + header_size])
+    assert json.loads(header.pop("__metadata__")["state"]) == {"epoch": 1}
+    # no optimizer step was taken yet, so the optimizer has no tensors to store
+    assert {name.split(".")[0] for name in header} == {"model"}
+    # every byte after the header belongs to exactly one tensor: there is room for nothing else
+    spans = sorted(entry["data_offsets"] for entry in header.values())
+    assert spans[0][0] == 0 and all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    assert 8 + header_size + spans[-1][1] == len(raw)
+    assert not list(tmp_path.glob("*.tmp"))  # the atomic write left no temporary file
+
+
+def test_load_weights_checks_sha256(tmp_path):
+    torch.manual_seed(0)
+    path = save_checkpoint(tmp_path / "w.safetensors", tiny_net())
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert file_sha256(path) == digest
+    model = load_weights(tiny_net(), path, sha256=digest.upper())
+    torch.manual_seed(0)
+    assert same_weights(model, tiny_net())
+    with pytest.raises(ValueError, match=f"expected {'0' * 64}, got {digest}"):
+        load_weights(tiny_net(), path, sha256="0" * 64)
+    with pytest.raises(FileNotFoundError, match="missing.safetensors"):
+        load_weights(tiny_net(), tmp_path / "missing.safetensors")
+
+
+def test_load_or_train_trains_once_then_loads(tmp_path):
+    path, calls = tmp_path / "model.safetensors", []
+
+    def train_fn():
+        calls.append(1)
+        torch.manual_seed(0)
+        save_checkpoint(path, tiny_net())
+
+    first = load_or_train(path, train_fn, tiny_net())
+    second = load_or_train(path, train_fn, tiny_net(), sha256=file_sha256(path))
+    assert len(calls) == 1
+    assert same_weights(first, second)
+    with pytest.raises(ValueError, match="sha256 mismatch"):
+        load_or_train(path, train_fn, tiny_net(), sha256="f" * 64)
+    with pytest.raises(FileNotFoundError, match="did not write"):
+        load_or_train(tmp_path / "never.safetensors", lambda: None, tiny_net())
+
+
+def test_killed_run_resumes_to_the_same_weights(tmp_path, reference):
+    _, history, reference_dir = reference
+    command = [sys.executable, str(REPO / "tests" / "_toy.py"), str(tmp_path)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+
+    crashed = subprocess.run(command + ["2"], env=env, capture_output=True, text=True, timeout=120)
+    assert crashed.returncode == 1, crashed.stderr  # os._exit(1) right after epoch 2's checkpoint
+    assert "epoch 2/4" in crashed.stdout and "epoch 3/4" not in crashed.stdout
+    assert not (tmp_path / "model.safetensors").exists()
+
+    resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed from" in resumed.stdout and "epoch 1/4" not in resumed.stdout
+    assert "epoch 4/4" in resumed.stdout
+
+    final = load_weights(tiny_net(), tmp_path / "model.safetensors").state_dict()
+    expected = load_weights(tiny_net(), reference_dir / "model.safetensors").state_dict()
+    for key, value in expected.items():
+        assert torch.equal(final[key], value), key
+    # the restored history of epochs 1-2 plus the new epochs 3-4 equal the uninterrupted history
+    assert load_checkpoint(tmp_path / "last.safetensors", tiny_net())["history"] == history.records
+
+
+def test_resume_refuses_a_checkpoint_from_another_run(reference):
+    _, _, reference_dir = reference
+    with pytest.raises(ValueError, match="resume=False"):
+        train_toy(reference_dir, epochs=EPOCHS + 1, log=None)
+
+
+def test_fit_rejects_unknown_options():
+    train, dev, _ = loaders()
+    with pytest.raises(ValueError, match="'adamw' or 'sgd'"):
+        fit(tiny_net(), train, dev, loss_fn=loss_fn, score_fn=score_fn, epochs=1, optimizer="adam")
+    with pytest.raises(ValueError, match="'cosine' or None"):
+        fit(tiny_net(), train, dev, loss_fn=loss_fn, score_fn=score_fn, epochs=1, scheduler="step")
+
+
+def test_bf16_mixed_precision_on_cpu(tmp_path):
+    torch.manual_seed(0)
+    model = tiny_net()
+    train, dev, _ = loaders()
+    try:
+        history = fit(model, train, dev, loss_fn=loss_fn, score_fn=score_fn, epochs=1, device="cpu",
+                      mixed_precision="bf16", progress=False, log=None)
+    except (ValueError, RuntimeError) as error:  # a build without CPU bf16 autocast
+        pytest.skip(f"bf16 autocast unavailable on this CPU: {error}")
+    assert len(history) == 1 and np.isfinite(history.last["train_loss"])
+    assert 0.0 <= history.last["dev_acer"] <= 1.0
+    # the model handed back computes in fp32 again: no autocast hook left on its forward
+    plain = tiny_net()
+    plain.load_state_dict(model.state_dict())
+    x = torch.randn(4, 3, 8, 8)
+    assert torch.equal(model.eval()(x), plain.eval()(x))
