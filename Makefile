@@ -7,10 +7,12 @@
 #                    https://download.pytorch.org/whl/cpu for the small CPU-only wheels
 #   NOTEBOOKS        the teaching notebooks that course/outputs/test-notebooks run
 #                    (default notebooks/[0-9]*.ipynb), e.g. NOTEBOOKS=notebooks/02_cdc.ipynb
+#   LAB_ARGS         extra options for `make lab`, e.g. "--no-browser --ip=0.0.0.0"
 
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_INDEX_URL ?=
+LAB_ARGS ?=
 
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
@@ -56,11 +58,11 @@ outputs: install ## re-run the teaching notebooks and store the new outputs in n
 	$(BIN)/python scripts/run_notebooks.py --inplace $(NOTEBOOKS)
 
 lab: install ## open JupyterLab on notebooks/
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
 
 benchmarks: install ## run every benchmarks/*.py
 	@set -e; for script in $(BENCHMARKS); do echo "== $$script"; $(BIN)/python $$script; done
 
 clean: ## delete runs/, caches and build files (keeps the virtual environment)
 	rm -rf runs build dist *.egg-info .pytest_cache
-	find faslearn tests scripts benchmarks -name __pycache__ -prune -exec rm -rf {} +
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -104,9 +104,10 @@ def network_rows(repeats: int, device: torch.device) -> list:
     folded = fold_cdc(model)
     for size, batch in ((64, 8), (256, 2)):
         x = torch.randn(batch, 3, size, size, device=device)
-        seconds = median_seconds({"CDCN (Conv2dCD)": inference(model, x), "CDCN folded (nn.Conv2d)": inference(folded, x)},
-                                 repeats, device, warmup=1)
-        rows += [(f"CDCN inference, {size} px, batch {batch}", name, 1000 * s, batch / s) for name, s in seconds.items()]
+        runs = {"CDCN (Conv2dCD)": inference(model, x), "CDCN folded (nn.Conv2d)": inference(folded, x)}
+        seconds = median_seconds(runs, repeats, device, warmup=1)
+        task = f"CDCN inference, {size} px, batch {batch}"
+        rows += [(task, name, 1000 * s, batch / s) for name, s in seconds.items()]
     x = torch.randn(8, 3, 64, 64, device=device)
     two_conv = with_two_convolution_cdc(CDCN().to(device).train())
     seconds = median_seconds({"CDCN (Conv2dCD)": training_step(model.train(), x),
@@ -125,9 +126,9 @@ def markdown_table(header: tuple, rows: list) -> str:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[16, 64], help="feature map sizes for the layer benchmark")
-    parser.add_argument("--batch", type=int, default=8, help="batch size for the layer benchmark")
-    parser.add_argument("--repeats", type=int, default=10, help="timed repeats per layer variant (median reported)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[16, 64], help="layer benchmark: feature map sizes")
+    parser.add_argument("--batch", type=int, default=8, help="layer benchmark: batch size")
+    parser.add_argument("--repeats", type=int, default=10, help="timed repeats per layer variant (median)")
     parser.add_argument("--network-repeats", type=int, default=3, help="timed repeats per network variant")
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: faslearn.utils.get_device)")
     args = parser.parse_args()
@@ -138,7 +139,8 @@ def main():
           f"median of {args.repeats} (layer) and {args.network_repeats} (network) interleaved repeats\n")
     rows = [row for size in args.sizes for row in layer_rows(size, args.batch, args.repeats, device)]
     print(markdown_table(("layer 128→196, 3×3", "variant", "median ms", "× nn.Conv2d"), rows), "\n")
-    print(markdown_table(("network", "variant", "median ms", "images/s"), network_rows(args.network_repeats, device)))
+    rows = network_rows(args.network_repeats, device)
+    print(markdown_table(("network", "variant", "median ms", "images/s"), rows))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ def _as_map(maps: torch.Tensor) -> torch.Tensor:
 
 def _as_maps(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     if pred.shape != target.shape:
-        raise ValueError(f"prediction and target maps must have the same shape, got {tuple(pred.shape)} and {tuple(target.shape)}")
+        raise ValueError(f"prediction and target maps must have the same shape, "
+                         f"got {tuple(pred.shape)} and {tuple(target.shape)}")
     return _as_map(pred), _as_map(target)
 
 
@@ -33,7 +34,7 @@ def _neighbour_difference_kernels() -> torch.Tensor:
 
 
 def contrastive_depth_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """CDCN's contrastive depth loss: L_CDL = mean over i = 1..8 and pixels of (K_i ⊛ D_pred − K_i ⊛ D_gt)².
+    """CDCN's contrastive depth loss, L_CDL = mean over i = 1..8 and pixels of (K_i ⊛ D_pred − K_i ⊛ D_gt)².
 
     Each K_i gives the difference between one neighbour and the centre pixel, so the loss compares
     the local depth *contrast* (the shape of the face) rather than the depth values themselves.
@@ -81,7 +82,8 @@ def multitask_loss(outputs: dict, targets: dict, lambdas=(1.0, 1.0, 1.0)) -> tor
     if lambda_ref:
         pred, target = _entry(outputs, "reflection"), _entry(targets, "reflection")
         if pred.shape != target.shape:
-            raise ValueError(f"prediction and target reflection maps must have the same shape, got {tuple(pred.shape)} and {tuple(target.shape)}")
+            raise ValueError(f"prediction and target reflection maps must have the same shape, "
+                             f"got {tuple(pred.shape)} and {tuple(target.shape)}")
         total = total + lambda_ref * F.mse_loss(pred, target)
     return total
 

@@ -54,7 +54,8 @@ def test_theta_zero_is_exactly_conv2d(config):
 def test_matches_explicit_central_differences(config, theta):
     cdc = make_conv(config, theta)
     x = torch.randn(2, 4, 11, 13, dtype=torch.float64)
-    expected = explicit_cdc(x, cdc.weight, cdc.bias, theta, cdc.stride[0], cdc.padding, cdc.dilation[0], cdc.groups)
+    expected = explicit_cdc(x, cdc.weight, cdc.bias, theta,
+                            cdc.stride[0], cdc.padding, cdc.dilation[0], cdc.groups)
     torch.testing.assert_close(cdc(x), expected)
 
 
@@ -64,7 +65,8 @@ def test_matches_reference_two_convolution_form():
         cdc = make_conv((3, stride, 1, 1, 1, False), theta=0.7)
         x = torch.randn(2, 4, 12, 12, dtype=torch.float64)
         kernel_sum = cdc.weight.sum(dim=(2, 3), keepdim=True)
-        expected = F.conv2d(x, cdc.weight, stride=stride, padding=1) - 0.7 * F.conv2d(x, kernel_sum, stride=stride)
+        expected = (F.conv2d(x, cdc.weight, stride=stride, padding=1)
+                    - 0.7 * F.conv2d(x, kernel_sum, stride=stride))
         torch.testing.assert_close(cdc(x), expected)
 
 
@@ -89,7 +91,8 @@ def test_fold_gives_an_equivalent_plain_conv(config):
     # the folded centre tap is w_c − θ·Σ_n w, every other tap is unchanged
     kh, kw = cdc.kernel_size
     centre_sum = cdc.weight.sum(dim=(2, 3))
-    torch.testing.assert_close(folded.weight[:, :, kh // 2, kw // 2], cdc.weight[:, :, kh // 2, kw // 2] - 0.7 * centre_sum)
+    torch.testing.assert_close(folded.weight[:, :, kh // 2, kw // 2],
+                               cdc.weight[:, :, kh // 2, kw // 2] - 0.7 * centre_sum)
 
 
 def test_even_kernel_is_rejected():

@@ -9,7 +9,7 @@ from faslearn.models.baselines import MultiTaskNet, resnet18_binary
 
 
 def explicit_contrastive_loss(pred, target):
-    """Mean over the 8 neighbour offsets and all pixels of ((p_n − p_c) − (t_n − t_c))², zero outside the map."""
+    """Mean over the 8 neighbour offsets and all pixels of ((p_n − p_c) − (t_n − t_c))², 0 outside the map."""
     height, width = pred.shape[-2:]
     padded_pred, padded_target = F.pad(pred, (1, 1, 1, 1)), F.pad(target, (1, 1, 1, 1))
     squared = []
@@ -66,10 +66,13 @@ def test_depth_score_is_the_map_mean():
 
 def test_multitask_loss_is_the_weighted_sum():
     torch.manual_seed(0)
-    outputs = {"depth": torch.rand(2, 4, 4), "reflection": torch.rand(2, 3, 4, 4), "logit": torch.tensor([2.0, -1.0])}
-    targets = {"depth": torch.rand(2, 4, 4), "reflection": torch.rand(2, 3, 4, 4), "label": torch.tensor([1, 0])}
+    outputs = {"depth": torch.rand(2, 4, 4), "reflection": torch.rand(2, 3, 4, 4),
+               "logit": torch.tensor([2.0, -1.0])}
+    targets = {"depth": torch.rand(2, 4, 4), "reflection": torch.rand(2, 3, 4, 4),
+               "label": torch.tensor([1, 0])}
     # BCE by hand: −log σ(2) for the bona fide sample, −log(1 − σ(−1)) for the attack
-    bce = -(torch.log(torch.sigmoid(torch.tensor(2.0))) + torch.log(1 - torch.sigmoid(torch.tensor(-1.0)))) / 2
+    bce = -(torch.log(torch.sigmoid(torch.tensor(2.0)))
+            + torch.log(1 - torch.sigmoid(torch.tensor(-1.0)))) / 2
     reflection_mse = ((outputs["reflection"] - targets["reflection"]) ** 2).mean()
     expected = 0.5 * depth_loss(outputs["depth"], targets["depth"]) + 2.0 * bce + 3.0 * reflection_mse
     torch.testing.assert_close(multitask_loss(outputs, targets, lambdas=(0.5, 2.0, 3.0)), expected)

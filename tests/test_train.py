@@ -59,6 +59,12 @@ def test_fit_learns_the_toy_task_and_records_every_epoch(reference):
     assert history.last["dev_loss"] == pytest.approx(expected_dev_loss, abs=1e-5)
     test = predict(model, loaders()[2], score_fn)
     assert history.last["test_auc"] == pytest.approx(roc_auc_score(test["labels"], test["scores"]))
+    # test HTER at the threshold chosen on dev: (FAR + FRR) / 2, accepting score >= threshold
+    threshold = history.last["dev_threshold"]
+    assert history.last["test_threshold"] == threshold
+    accepted = test["scores"] >= threshold
+    far, frr = accepted[test["labels"] == 0].mean(), (~accepted[test["labels"] == 1]).mean()
+    assert history.last["test_hter"] == pytest.approx((far + frr) / 2)
     dataset = ToyFaces(64, seed=3)
     assert test["labels"].tolist() == dataset.labels.tolist()
     assert test["pai"].tolist() == dataset.pai

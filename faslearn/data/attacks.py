@@ -6,7 +6,8 @@ rendered at ``oversample`` x the capture resolution so that the camera model
 (``faslearn.data.camera``) can alias them the way a real sensor does.
 
 Print (``print_medium``):
-    ink coverage    c, m, y = 1 - sRGB,  k = min(c, m, y) * black_replacement   (gray removal)
+    ink coverage    c, m, y = 1 - linear(sRGB),  k = min(c, m, y) · black_ink   (a "rich black":
+                    the printer's tone curve makes reflectance follow the photo's linear intensity)
     halftone        dot_i(x) = [coverage_i(x) > screen_i(x)],  screen_i a clustered-dot cell of
                     period p rotated by the ink's screen angle (15°, 75°, 0°, 45°)
     ink spread      dots blurred by a Gaussian of ``ink_spread`` (dot gain)
@@ -38,7 +39,7 @@ class PrintInstrument:
     halftone_period: float = 3.0
     ink_spread: float = 0.6
     ink_absorption: float = 0.96
-    black_replacement: float = 0.5
+    black_ink: float = 0.5  # black ink laid under dark colours, as a fraction of min(c, m, y)
     saturation: float = 0.8  # gamut: 1 keeps the colours, 0 prints gray
     paper_white: tuple[float, float, float] = (0.92, 0.91, 0.87)
     paper_texture: float = 0.04
@@ -108,8 +109,8 @@ def print_medium(content: np.ndarray, printer: PrintInstrument, rng: np.random.G
     gray = content.mean(axis=2, keepdims=True)
     content = gray + printer.saturation * (content - gray)  # gamut: inks cannot reach screen colours
     cmy = 1 - srgb_to_linear(content)
-    black = cmy.min(axis=2) * printer.black_replacement
-    inks = np.concatenate([cmy - black[..., None], black[..., None]], axis=2)
+    black = cmy.min(axis=2, keepdims=True) * printer.black_ink
+    inks = np.concatenate([cmy, black], axis=2)
     dots = np.stack([halftone(inks[..., i], printer.halftone_period, SCREEN_ANGLES[i], rng) for i in range(4)], 2)
     if printer.ink_spread > 0.1:
         dots = cv2.GaussianBlur(dots, (0, 0), printer.ink_spread)

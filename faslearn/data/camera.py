@@ -8,7 +8,9 @@ enough to hold halftone dots and screen sub-pixels). The camera then does what a
    (one colour per pixel) and bilinear demosaicing; fine periodic patterns alias here, which is
    where moiré and false colour come from;
 3. noise: shot noise (variance proportional to the signal) plus read noise;
-4. processing: white balance (with the camera's own error), exposure, sRGB-like gamma;
+4. processing: auto-exposure (a gain that brings the frame's mean to mid-gray, so a dim room
+   gives a noisier image, not a darker one), white balance (with the camera's own error),
+   sRGB-like gamma;
 5. JPEG compression.
 
 Only the medium in front of the camera differs between a live face and an attack.
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+MID_GRAY = 0.18  # the linear level auto-exposure aims the frame's mean at
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ class Camera:
     shot_noise: float = 0.01  # std of shot noise at signal 1 (scales with sqrt(signal))
     read_noise: float = 0.004
     white_balance: tuple[float, float, float] = (1.0, 1.0, 1.0)  # residual gains after auto-WB
-    exposure: float = 1.0
+    exposure: float = 1.0  # exposure compensation on top of auto-exposure
     gamma: float = 2.2
     jpeg_quality: int = 90
 
@@ -47,14 +51,15 @@ def capture(radiance: np.ndarray, camera: Camera, size: int, rng: np.random.Gene
         radiance = cv2.GaussianBlur(radiance, (0, 0), sigma)
     # 2. sensor: integrate each pixel's area, then keep one colour per pixel (RGGB) and demosaic
     pixels = cv2.resize(radiance, (size, size), interpolation=cv2.INTER_AREA)
-    pixels = pixels * camera.exposure * np.asarray(camera.white_balance, dtype=np.float32)
-    mosaic = _bayer_mosaic(pixels)
-    # 3. noise on the raw signal
+    mosaic = _bayer_mosaic(pixels * np.asarray(camera.white_balance, dtype=np.float32))
+    # 3. noise on the raw signal, before any gain
     noise_std = np.sqrt(camera.shot_noise ** 2 * np.clip(mosaic, 0, None) + camera.read_noise ** 2)
-    mosaic = mosaic + rng.standard_normal(mosaic.shape).astype(np.float32) * noise_std
-    raw = (np.clip(mosaic, 0, 1) * 65535).astype(np.uint16)
+    noisy = mosaic + rng.standard_normal(mosaic.shape).astype(np.float32) * noise_std
+    # 4. auto-exposure: gain so that the mean raw signal becomes 18% gray (times the compensation)
+    gain = camera.exposure * MID_GRAY / max(float(mosaic.mean()), 1e-4)
+    raw = (np.clip(noisy * gain, 0, 1) * 65535).astype(np.uint16)
     rgb = cv2.cvtColor(raw, cv2.COLOR_BayerBG2RGB).astype(np.float32) / 65535  # bilinear demosaic
-    # 4. tone curve
+    # tone curve
     encoded = np.power(np.clip(rgb, 0, 1), 1 / camera.gamma)
     # 5. JPEG
     image = (encoded * 255 + 0.5).astype(np.uint8)

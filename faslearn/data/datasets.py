@@ -58,7 +58,11 @@ class BenchmarkConfig:
             raise ValueError(f"split_fractions must be three positive numbers summing to 1, got {self.split_fractions}")
 
     def key(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+        """Cache key: these settings plus the source code of the renderer (edit it, re-render)."""
+        digest = hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode())
+        for source in sorted(Path(__file__).parent.glob("*.py")):
+            digest.update(source.read_bytes())
+        return digest.hexdigest()[:16]
 
 
 @dataclass

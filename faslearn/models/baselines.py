@@ -41,7 +41,8 @@ def _load_resnet_weights(model: nn.Module, weights_path) -> None:
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.startswith("fc.")]
     if missing or unexpected:
-        raise ValueError(f"{path} does not hold ResNet-18 weights: missing {missing[:3]}, unexpected {unexpected[:3]}")
+        raise ValueError(f"{path} does not hold ResNet-18 weights: "
+                         f"missing {missing[:3]}, unexpected {unexpected[:3]}")
 
 
 def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -53,7 +54,8 @@ def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
 
 
 class MultiTaskNet(nn.Module):
-    """One shared backbone, three heads: L = λ1·L_depth + λ2·L_cls + λ3·L_ref (faslearn.losses.multitask_loss).
+    """One shared backbone, three heads, trained with faslearn.losses.multitask_loss:
+    L = λ1·L_depth + λ2·L_cls + λ3·L_ref.
 
     backbone: "resnet18" (torchvision ResNet-18 up to layer2, random init: 128 channels at 1/8 of
     the input) or "cdcn" (CDCN's stem, blocks and multi-scale fusion with CDC strength ``theta``:
@@ -80,7 +82,8 @@ class MultiTaskNet(nn.Module):
             raise ValueError(f"backbone must be 'resnet18' or 'cdcn', got {backbone!r}")
         if reflection_channels not in (1, 3):
             raise ValueError(f"reflection_channels must be 1 or 3, got {reflection_channels}")
-        self.depth_head = nn.Sequential(_conv_bn_relu(channels, 64), nn.Conv2d(64, 1, 3, padding=1), nn.ReLU())
+        self.depth_head = nn.Sequential(_conv_bn_relu(channels, 64),
+                                        nn.Conv2d(64, 1, 3, padding=1), nn.ReLU())
         self.reflection_head = nn.Sequential(_conv_bn_relu(channels, 64),
                                              nn.Conv2d(64, reflection_channels, 3, padding=1), nn.Sigmoid())
         self.binary_head = nn.Sequential(_conv_bn_relu(channels, 64), nn.AdaptiveAvgPool2d(1),

@@ -22,6 +22,7 @@ are one convolution with a folded kernel, the summed kernel subtracted at the ce
 
 The centre tap of every window reads that window's centre pixel x(p0), so the fold is right for
 any stride, dilation and padding (the two-convolution form lines up only with "same" padding).
+
 Speed (forward + backward, 128→196 channels, 3×3, batch 8 at 32×32, 2 CPU cores; see
 benchmarks/cdc_speed.py): folded 1.01× a plain nn.Conv2d, the two-convolution form 1.30×.
 Conv2dCD therefore always computes the folded form; gradients flow through the fold back to w.
@@ -47,7 +48,7 @@ class Conv2dCD(nn.Conv2d):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
                          bias, padding_mode, device, dtype)
         if any(k % 2 == 0 for k in self.kernel_size):
-            raise ValueError(f"Conv2dCD needs an odd kernel size (it has a centre tap), got {self.kernel_size}")
+            raise ValueError(f"Conv2dCD needs an odd kernel size (a centre tap), got {self.kernel_size}")
         self.theta = float(theta)
 
     def folded_weight(self) -> torch.Tensor:
@@ -78,9 +79,9 @@ class Conv2dCD(nn.Conv2d):
 
 def fold_cdc(model: nn.Module) -> nn.Module:
     """A copy of ``model`` with every Conv2dCD replaced by its folded nn.Conv2d (``model`` is untouched)."""
-    model = copy.deepcopy(model)
     if isinstance(model, Conv2dCD):
         return model.fold()
+    model = copy.deepcopy(model)
     for parent in list(model.modules()):
         for name, child in parent.named_children():
             if isinstance(child, Conv2dCD):
@@ -149,8 +150,8 @@ class MultiScaleCDCFeatures(nn.Module):
 class CDCN(nn.Module):
     """CDCN: predicts a pseudo-depth map, high on a bona fide face and zero on an attack.
 
-    forward(x): x (B, 3, H, W) → depth map (B, h, w) ≥ 0 with (h, w) = ``map_size``, by default
-    (ceil(H/8), ceil(W/8)): 32×32 for the paper's 256×256 faces, 8×8 for the course's 64×64.
+    forward(x): x (B, 3, H, W) → depth map (B, h, w) ≥ 0 with (h, w) = ``map_size`` (int or pair),
+    by default (ceil(H/8), ceil(W/8)): 32×32 for the paper's 256×256 faces, 8×8 for the course's 64×64.
     Score a face with faslearn.losses.depth_score (the map mean); fold_cdc(model) gives an
     equivalent network of plain convolutions for inference.
 
@@ -172,8 +173,6 @@ class CDCN(nn.Module):
 
     def __init__(self, theta: float = 0.7, map_size=None):
         super().__init__()
-        if isinstance(map_size, int):
-            map_size = (map_size, map_size)
         self.features = MultiScaleCDCFeatures(self.block_widths, self.attention_kernels, theta, map_size)
         *hidden, last = list(zip(self.head_widths, self.head_widths[1:]))
         self.head = nn.Sequential(

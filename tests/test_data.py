@@ -1,0 +1,257 @@
+"""The offline data: faces, depth labels, camera, attack media, pseudo-videos, the benchmark."""
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from faslearn.data import (ATTACKS, BONA_FIDE, DOMAINS, Camera, ClipDataset, FrameDataset, capture, depth_map,
+                           load_faces, make_benchmark, pose_landmarks, rasterize, render_presentation, warp_face)
+from faslearn.data.attacks import PrintInstrument, halftone, print_medium, subpixel_mask
+from faslearn.data.faces import mesh_topology
+from faslearn.data.simulator import harden
+from faslearn.data.video import plane_homography
+
+
+@pytest.fixture(scope="module")
+def faces():
+    return load_faces("synthetic", count=6)
+
+
+def test_synthetic_faces_are_many_distinct_colour_identities():
+    full = load_faces("synthetic")
+    assert len(full) >= 600 and full.images.shape[1:] == (64, 64, 3) and full.images.dtype == np.uint8
+    assert full.landmarks.shape[1:] == (478, 3)
+    flat = full.images[:200].reshape(200, -1).astype(np.float32)
+    flat = (flat - flat.mean(1, keepdims=True)) / flat.std(1, keepdims=True)
+    correlation = flat @ flat.T / flat.shape[1]
+    np.fill_diagonal(correlation, 0)
+    assert correlation.max() < 0.97  # no near-duplicates among the first 200
+    colourfulness = np.abs(full.images[..., 0].astype(int) - full.images[..., 2]).mean()
+    assert colourfulness > 5
+
+
+def test_photos_load_from_installed_packages_with_landmarks_inside_the_crop():
+    photos = load_faces("photos", size=96)
+    assert "astronaut" in photos.names and "grace_hopper" in photos.names and len(photos) > 50
+    assert photos.images.shape[1:] == (96, 96, 3)
+    assert (photos.landmarks[..., :2] > -5).all() and (photos.landmarks[..., :2] < 101).all()
+
+
+def test_bad_face_requests_have_clear_errors():
+    with pytest.raises(ValueError, match="unknown face source 'celeba'"):
+        load_faces("celeba")
+    with pytest.raises(ValueError, match="count must be in 1..800"):
+        load_faces("synthetic", count=5000)
+
+
+def test_rasterize_matches_brute_force_barycentric_test():
+    # Two triangles at different depths overlapping: the nearer one (smaller z) must win.
+    points = np.array([[2, 2, 5], [14, 3, 5], [4, 14, 5], [3, 3, -5], [12, 12, -5], [3, 12, -5]], np.float32)
+    triangles = np.array([[0, 1, 2], [3, 4, 5]])
+    ids, bary = rasterize(points, 16, triangles)
+    for y in range(16):
+        for x in range(16):
+            p = np.array([x + 0.5, y + 0.5])
+            cross = lambda u, v: u[0] * v[1] - u[1] * v[0]  # noqa: E731
+            margins = []  # signed distance (px) from the pixel centre to each triangle's boundary
+            for corners in points[triangles][..., :2]:
+                area_sign = np.sign(cross(corners[1] - corners[0], corners[2] - corners[0]))
+                margins.append(min(area_sign * cross(corners[(i + 1) % 3] - corners[i], p - corners[i])
+                                   / np.linalg.norm(corners[(i + 1) % 3] - corners[i]) for i in range(3)))
+            if any(abs(m) < 0.75 for m in margins):
+                continue  # within a pixel of an edge: the polygon filler may go either way
+            inside = [t for t, m in enumerate(margins) if m > 0]
+            assert ids[y, x] == (max(inside) if inside else -1), (x, y)  # triangle 1 is the nearer
+            if inside:
+                assert bary[y, x].sum() == pytest.approx(1, abs=1e-5)
+
+
+def test_depth_map_is_brightest_at_the_nose_and_zero_off_the_face(faces):
+    _, landmarks = faces[0]
+    depth = depth_map(landmarks, 64, 64)
+    assert depth.shape == (64, 64) and depth.dtype == np.float32
+    assert depth[0, 0] == 0 and 0.9 < depth.max() <= 1.0
+    nose_x, nose_y = landmarks[1, :2]  # FaceMesh vertex 1 is the nose tip
+    y, x = np.unravel_index(depth.argmax(), depth.shape)
+    assert abs(x + 0.5 - nose_x) < 4 and abs(y + 0.5 - nose_y) < 4
+    assert depth_map(landmarks, 64).shape == (8, 8)  # CDCN's 1/8 ratio by default
+    with pytest.raises(ValueError, match=r"shape \(V, 3\)"):
+        depth_map(landmarks[:, :2], 64)
+
+
+def test_mesh_closes_eyes_and_mouth():
+    topology = mesh_topology()
+    assert topology["triangles"].shape[1] == 3 and topology["triangles"].max() < 478
+    for loop in ("left_eye", "right_eye", "mouth"):
+        assert set(topology[loop]) <= set(topology["triangles"].ravel())
+
+
+def test_camera_keeps_a_flat_colour_exposed_to_mid_gray_and_adds_noise():
+    rng = np.random.default_rng(0)
+    colour = np.array([0.5, 0.25, 0.1], np.float32)
+    radiance = np.ones((128, 128, 3), np.float32) * colour
+    image = capture(radiance, Camera(jpeg_quality=100), 32, rng)
+    bayer_mean = (colour[0] + 2 * colour[1] + colour[2]) / 4  # RGGB: green counted twice
+    expected = np.power(colour * 0.18 / bayer_mean, 1 / 2.2) * 255
+    dim = capture(radiance * 0.2, Camera(jpeg_quality=100), 32, rng)  # same picture, more noise
+    assert abs(dim.mean() - image.mean()) < 3 and dim[4:-4, 4:-4, 1].std() > image[4:-4, 4:-4, 1].std()
+    assert np.allclose(image[4:-4, 4:-4].reshape(-1, 3).mean(0), expected, atol=3)
+    assert image[4:-4, 4:-4, 1].std() > 0.5  # sensor noise is there
+    with pytest.raises(ValueError, match="square"):
+        capture(radiance[:, :100], Camera(), 32, rng)
+
+
+def test_halftone_dot_area_follows_ink_coverage():
+    rng = np.random.default_rng(0)
+    for coverage in (0.2, 0.5, 0.8):
+        dots = halftone(np.full((256, 256), coverage, np.float32), 4.0, np.deg2rad(15), rng)
+        assert abs(dots.mean() - coverage) < 0.12
+
+
+def test_print_reflectance_follows_the_printed_photo():
+    rng = np.random.default_rng(0)
+    content = np.zeros((128, 128, 3), np.float32)
+    content[:, 64:] = 0.9
+    reflectance, specular = print_medium(content, PrintInstrument(bend=0.0, gloss=0.0), rng)
+    assert reflectance[:, 70:].mean() > 4 * reflectance[:, :58].mean()
+    assert specular.max() == 0
+
+
+def test_subpixel_mask_has_unit_mean_and_a_spectral_peak_at_the_pixel_pitch():
+    pitch, size = 4.0, 256
+    mask = subpixel_mask(size, pitch, 0.8)
+    assert np.allclose(mask.mean(axis=(0, 1)), 1, atol=1e-3)
+    spectrum = np.abs(np.fft.rfft(mask[:, :, 0].mean(axis=0) - 1))
+    assert spectrum.argmax() == size / pitch  # frequency bin of one cycle per screen pixel
+
+
+def test_harden_moves_flaws_towards_invisible():
+    printer = PrintInstrument(saturation=0.6, paper_texture=0.1)
+    assert harden(printer, 0.0) == printer
+    assert harden(printer, 1.0).saturation == 1.0 and harden(printer, 1.0).paper_texture == 0.0
+    with pytest.raises(ValueError, match="difficulty"):
+        harden(printer, 1.5)
+
+
+def test_head_turn_moves_the_nose_more_than_the_face_outline(faces):
+    _, landmarks = faces[0]
+    assert np.allclose(pose_landmarks(landmarks, frame_size=64), landmarks, atol=1e-4)
+    turned = pose_landmarks(landmarks, yaw=10, frame_size=64)
+    shift = np.abs(turned[:, 0] - landmarks[:, 0])
+    outline = mesh_topology()["face_oval"]
+    assert shift[1] > 1.5 * np.median(shift[outline])  # motion parallax
+
+
+def test_blink_closes_the_eyes(faces):
+    _, landmarks = faces[0]
+    loop = mesh_topology()["left_eye"]
+    closed = pose_landmarks(landmarks, blink=1.0, frame_size=64)
+
+    def area(points):  # shoelace formula over the eye contour
+        x, y = points[loop, 0], points[loop, 1]
+        return 0.5 * abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1)))
+
+    assert area(closed) < 0.3 * area(landmarks)
+
+
+def test_warp_to_the_same_pose_keeps_the_image(faces):
+    image, landmarks = faces[0]
+    same = warp_face(image, landmarks, landmarks)
+    assert np.abs(same.astype(int) - image).mean() < 2.0
+
+
+def test_plane_homography_is_identity_at_rest_and_rigid_otherwise():
+    assert np.allclose(plane_homography(64), np.eye(3), atol=1e-6)
+    h = plane_homography(64, yaw=5, roll=2)
+    assert not np.allclose(h, np.eye(3))
+
+
+@pytest.mark.parametrize("pai", (BONA_FIDE,) + ATTACKS)
+def test_every_presentation_renders_with_its_labels(faces, pai):
+    image, landmarks = faces[1]
+    p = render_presentation(image, landmarks, pai, "office", np.random.default_rng(3), num_frames=3)
+    assert p.frames.shape == (3, 64, 64, 3) and p.frames.dtype == np.uint8
+    assert p.depth.shape == p.reflection.shape == (3, 8, 8)
+    assert p.label == int(pai == BONA_FIDE) and p.pai == pai and p.domain == "office"
+    if pai == BONA_FIDE:
+        assert p.depth.max() > 0.5 and p.reflection.max() == 0
+    else:
+        assert p.depth.max() == 0
+    again = render_presentation(image, landmarks, pai, "office", np.random.default_rng(3), num_frames=3)
+    assert np.array_equal(p.frames, again.frames)  # deterministic under a seed
+
+
+def test_live_faces_deform_while_prints_move_rigidly(faces):
+    image, landmarks = faces[2]
+    # Difference between consecutive frames after removing the mean: a print only shifts slightly.
+    live = render_presentation(image, landmarks, BONA_FIDE, "studio", np.random.default_rng(0), num_frames=6,
+                               motion=2.0)
+    assert np.abs(np.diff(live.frames.astype(np.float32), axis=0)).mean() > 1.0
+
+
+def test_bad_presentations_have_clear_errors(faces):
+    image, landmarks = faces[0]
+    with pytest.raises(ValueError, match="unknown presentation 'mask_3d'"):
+        render_presentation(image, landmarks, "mask_3d", "office", np.random.default_rng(0))
+    with pytest.raises(ValueError, match="square RGB"):
+        render_presentation(image[:, :50], landmarks, BONA_FIDE, "office", np.random.default_rng(0))
+    with pytest.raises(KeyError):
+        render_presentation(image, landmarks, BONA_FIDE, "moon", np.random.default_rng(0))
+
+
+@pytest.fixture(scope="module")
+def small_benchmark(tmp_path_factory):
+    return make_benchmark(cache=False, progress=False, workers=1, identities_per_domain=5, num_frames=2)
+
+
+def test_benchmark_splits_are_identity_disjoint(small_benchmark):
+    b = small_benchmark
+    assert len(b) == 4 * 5 * 6  # domains x identities x (2 bona fide + 4 attacks)
+    owner = {}
+    for identity, domain, split in zip(b.identity, b.domain, b.split):
+        assert owner.setdefault(identity, (domain, split)) == (domain, split)
+    assert set(b.pai) == {BONA_FIDE, *ATTACKS} and set(b.domain) == set(DOMAINS)
+
+
+def test_benchmark_is_deterministic_and_cached(small_benchmark, tmp_path, monkeypatch):
+    monkeypatch.setenv("FASLEARN_CACHE", str(tmp_path))
+    config = small_benchmark.config
+    first = make_benchmark(config, progress=False, workers=2)
+    assert np.array_equal(first.frames, small_benchmark.frames)  # worker count does not matter
+    assert len(list(tmp_path.glob("benchmark-*.npz"))) == 1
+    cached = make_benchmark(config, progress=False)
+    assert np.array_equal(cached.frames, first.frames) and np.array_equal(cached.pai, first.pai)
+
+
+def test_protocols(small_benchmark):
+    b = small_benchmark
+    intra, loo = b.protocol("intra", "night"), b.protocol("leave_one_out", "night")
+    assert np.array_equal(intra["test"], loo["test"])
+    assert set(b.domain[loo["train"]]) == set(DOMAINS) - {"night"}
+    with pytest.raises(ValueError, match="unknown protocol"):
+        b.protocol("cross", "night")
+    with pytest.raises(ValueError, match="not in this benchmark"):
+        b.select("train", "moon")
+
+
+def test_bad_benchmark_settings_fail_early():
+    with pytest.raises(ValueError, match="unknown domain"):
+        make_benchmark(domains=("studio", "moon"), cache=False)
+    with pytest.raises(ValueError, match="difficulty"):
+        make_benchmark(difficulty=2.0, cache=False)
+    with pytest.raises(ValueError, match="need 2000 faces"):
+        make_benchmark(identities_per_domain=500, cache=False)
+
+
+def test_frame_and_clip_datasets_work_with_dataloader_workers(small_benchmark):
+    b = small_benchmark
+    frames = FrameDataset(b, b.select("train"))
+    assert len(frames) == 2 * len(b.select("train"))
+    batch = next(iter(DataLoader(frames, batch_size=8, shuffle=True, num_workers=2,
+                                 generator=torch.Generator().manual_seed(0))))
+    assert batch["image"].shape == (8, 3, 64, 64) and batch["image"].min() >= -1 and batch["image"].max() <= 1
+    assert batch["depth"].shape == (8, 1, 8, 8) and batch["label"].dtype == torch.int64
+    assert len(batch["pai"]) == 8 and isinstance(batch["video"][0], str)
+    clips = ClipDataset(b, b.select("test"))
+    item = clips[0]
+    assert item["clip"].shape == (2, 3, 64, 64) and item["depth"].shape == (2, 8, 8)
