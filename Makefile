@@ -25,7 +25,7 @@ BENCHMARKS := $(sort $(wildcard benchmarks/*.py))
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-install: $(INSTALLED) ## create the virtual environment VENV (default .venv) and install faslearn, editable, with its test tools
+install: $(INSTALLED) ## create the virtual environment VENV and install faslearn (editable) + test tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,7 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 course: install ## run every teaching notebook headless into runs/course-<time>/ (notebooks/ untouched)
 	$(BIN)/python scripts/run_notebooks.py --out runs/course-$$(date +%Y%m%d-%H%M%S) $(NOTEBOOKS)
 
-test: test-unit test-notebooks ## run both checks below (`make -k test` runs the second even if the first fails)
+test: test-unit test-notebooks ## both checks below (`make -k test` runs the second if the first fails)
 
 test-unit: install ## unit tests, plus papermill smoke runs of notebooks/training/*.ipynb
 	$(BIN)/python -m pytest

@@ -107,7 +107,7 @@ def main(argv=None) -> int:
         return 0
     missing = [str(p) for p in notebooks if not p.is_file()]
     if missing:
-        raise FileNotFoundError(f"expected notebook files, not found: {', '.join(missing)}")
+        parser.error(f"expected notebook files, not found: {', '.join(missing)}")
     # Kernels inherit this environment: a fixed hash seed keeps printed set orders stable, and
     # without MPLBACKEND ipykernel picks the inline backend, so figures are stored as in JupyterLab.
     os.environ["PYTHONHASHSEED"] = "0"

@@ -15,14 +15,16 @@ TRAINING_NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks" / "training
 @pytest.mark.papermill
 @pytest.mark.parametrize(
     "notebook",
-    TRAINING_NOTEBOOKS or [pytest.param(None, marks=pytest.mark.skip(reason="no notebooks/training/*.ipynb yet"))],
+    TRAINING_NOTEBOOKS
+    or [pytest.param(None, marks=pytest.mark.skip(reason="no notebooks/training/*.ipynb yet"))],
     ids=lambda path: path.stem if path else "none",
 )
 def test_training_notebook_runs_with_smoke_parameters(notebook, tmp_path):
     metadata = nbformat.read(notebook, as_version=4).metadata
     parameters = metadata.get("faslearn", {}).get("smoke_parameters")
     if not isinstance(parameters, dict):
-        pytest.fail(f"{notebook.name}: expected a dict of tiny parameters in metadata faslearn.smoke_parameters")
+        pytest.fail(f"{notebook.name}: expected a dict of tiny parameters in metadata "
+                    "faslearn.smoke_parameters")
     run_papermill(notebook, parameters, tmp_path)
 
 
@@ -55,8 +57,14 @@ def test_harness_injects_parameters_and_runs_in_the_notebook_folder(tmp_path):
 
 @pytest.mark.papermill
 def test_harness_failure_names_the_cell_and_its_error(tmp_path):
-    notebook = write_notebook(tmp_path / "nb" / "broken.ipynb", "steps = 1", "# train\nraise RuntimeError(f'diverged after {steps} steps')")
-    with pytest.raises(AssertionError, match=r"broken.ipynb: cell In \[3\] \('# train'\) raised RuntimeError: diverged after 2 steps"):
+    notebook = write_notebook(
+        tmp_path / "nb" / "broken.ipynb",
+        "steps = 1",
+        "# train\nraise RuntimeError(f'diverged after {steps} steps')",
+    )
+    # cell 1 holds the parameters, cell 2 papermill's injected ones, cell 3 the failure
+    expected = r"broken.ipynb: cell In \[3\] \('# train'\) raised RuntimeError: diverged after 2 steps"
+    with pytest.raises(AssertionError, match=expected):
         run_papermill(notebook, {"steps": 2}, tmp_path)
 
 

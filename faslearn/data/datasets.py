@@ -36,7 +36,7 @@ class BenchmarkConfig:
     """Everything that determines the rendered data (and so its cache key)."""
 
     domains: tuple[str, ...] = tuple(DOMAINS)
-    identities_per_domain: int = 120
+    identities_per_domain: int = 200
     bona_fide_per_identity: int = 2
     num_frames: int = 1
     image_size: int = 64

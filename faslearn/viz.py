@@ -1,0 +1,80 @@
+"""Figures the course draws more than once: image grids, spectra, score histograms, result bars."""
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .metrics import pad_metrics
+
+BONA_FIDE_COLOUR, ATTACK_COLOUR = "tab:green", "tab:red"
+
+
+def show_images(images, titles=None, ncols: int | None = None, size: float = 1.6, cmap=None, suptitle=None):
+    """A grid of images (uint8 RGB, or 2D maps drawn with ``cmap``), one optional title each."""
+    images = list(images)
+    ncols = ncols or len(images)
+    nrows = int(np.ceil(len(images) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.3 if suptitle else 0)),
+                             squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for i, image in enumerate(images):
+        ax = axes.ravel()[i]
+        ax.imshow(image, cmap=cmap, vmin=0 if cmap else None, vmax=1 if cmap else None, interpolation="nearest")
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def log_spectrum(images: np.ndarray) -> np.ndarray:
+    """Mean log-magnitude Fourier spectrum of grayscale versions of (N, H, W, 3) images, centred.
+
+    Periodic structure (halftone dots, screen pixels and the moiré they make with the sensor)
+    shows up as bright off-centre peaks; natural images fall off smoothly from the centre.
+    """
+    gray = np.asarray(images, dtype=np.float32).mean(axis=-1)
+    gray = gray - gray.mean(axis=(-2, -1), keepdims=True)
+    window = np.outer(np.hanning(gray.shape[-2]), np.hanning(gray.shape[-1]))  # no edge artefacts
+    spectrum = np.abs(np.fft.fftshift(np.fft.fft2(gray * window), axes=(-2, -1)))
+    return np.log1p(spectrum).reshape(-1, *gray.shape[-2:]).mean(axis=0)
+
+
+def score_histograms(scores, labels, threshold=None, pai=None, ax=None, bins: int = 30, title=None):
+    """Score distributions of bona fide vs attacks (per instrument when ``pai`` is given)."""
+    scores, labels = np.asarray(scores), np.asarray(labels)
+    ax = ax or plt.subplots(figsize=(6, 3))[1]
+    edges = np.linspace(scores.min(), scores.max(), bins + 1)
+    ax.hist(scores[labels == 1], edges, alpha=0.6, color=BONA_FIDE_COLOUR, label="bona fide")
+    if pai is None:
+        ax.hist(scores[labels == 0], edges, alpha=0.6, color=ATTACK_COLOUR, label="attack")
+    else:
+        pai = np.asarray(pai)
+        for name in sorted(set(pai[labels == 0])):
+            ax.hist(scores[pai == name], edges, histtype="step", linewidth=1.5, label=name)
+    if threshold is not None:
+        ax.axvline(threshold, color="k", linestyle="--", label=f"threshold {threshold:.2f}")
+        m = pad_metrics(scores, labels, threshold, pai)
+        ax.text(0.01, 0.97, f"APCER {100 * m['apcer']:.1f}%  BPCER {100 * m['bpcer']:.1f}%  "
+                f"ACER {100 * m['acer']:.1f}%", transform=ax.transAxes, va="top", fontsize=8)
+    ax.set_xlabel("score (higher = more bona fide)")
+    ax.set_ylabel("count")
+    ax.legend(fontsize=7, loc="upper right")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def result_bars(rows: list[dict], key: str = "hter", group: str = "target", series: str = "protocol", ax=None):
+    """Grouped bars of one metric (in %), e.g. HTER per target domain, intra vs leave-one-out."""
+    groups = list(dict.fromkeys(r[group] for r in rows))
+    names = list(dict.fromkeys(r[series] for r in rows))
+    ax = ax or plt.subplots(figsize=(6, 3))[1]
+    width = 0.8 / len(names)
+    for i, name in enumerate(names):
+        values = [100 * next(r[key] for r in rows if r[group] == g and r[series] == name) for g in groups]
+        ax.bar(np.arange(len(groups)) + (i - (len(names) - 1) / 2) * width, values, width, label=name)
+    ax.set_xticks(np.arange(len(groups)), groups)
+    ax.set_ylabel(f"{key.upper()} (%)")
+    ax.legend(fontsize=8)
+    return ax
