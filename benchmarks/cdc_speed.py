@@ -3,9 +3,10 @@
 Compares, in one run with warm-up and interleaved repeats (median times):
   (a) inference of one 128→196 3×3 layer: nn.Conv2d, Conv2dCD (folds its kernel on every call),
       Conv2dCD.fold() (a plain nn.Conv2d) and the reference code's two-convolution form;
-  (b) a training step (forward + backward) of the same layer, for the same variants;
-  (c) whole-network throughput: CDCN images/s at 64 px (batch 8) and 256 px (batch 2), and a
-      CDCN training step at 64 px with folded CDC vs the two-convolution form.
+  (b) a training step (forward + backward) of the same layer, for the same variants but fold();
+  (c) whole-network throughput: CDCN inference images/s at 64 px (batch 8) and 256 px (batch 2),
+      and a CDCN training step at 64 px with θ = 0 (plain convolutions), Conv2dCD and the
+      two-convolution form.
 Prints Markdown tables. About 1.5 minutes on 2 idle CPU cores:
 
     python benchmarks/cdc_speed.py --sizes 16 64 --repeats 10 --network-repeats 3
@@ -109,10 +110,11 @@ def network_rows(repeats: int, device: torch.device) -> list:
         task = f"CDCN inference, {size} px, batch {batch}"
         rows += [(task, name, 1000 * s, batch / s) for name, s in seconds.items()]
     x = torch.randn(8, 3, 64, 64, device=device)
-    two_conv = with_two_convolution_cdc(CDCN().to(device).train())
-    seconds = median_seconds({"CDCN (Conv2dCD)": training_step(model.train(), x),
-                              "CDCN, two convolutions (reference code)": training_step(two_conv, x)},
-                             repeats, device, warmup=1)
+    runs = {"CDCN θ=0 (plain convolutions)": training_step(CDCN(theta=0.0).to(device).train(), x),
+            "CDCN (Conv2dCD)": training_step(model.train(), x),
+            "CDCN, two convolutions (reference code)":
+                training_step(with_two_convolution_cdc(CDCN().to(device).train()), x)}
+    seconds = median_seconds(runs, repeats, device, warmup=1)
     rows += [("CDCN training step, 64 px, batch 8", name, 1000 * s, 8 / s) for name, s in seconds.items()]
     return rows
 

@@ -57,20 +57,22 @@ def depth_map(landmarks: np.ndarray, image_size: int, map_size: int | None = Non
     """Pseudo-depth label of a bona fide face: (map_size, map_size) float32 in [0, 1].
 
     Background is 0; the face spans ``[face_floor, 1]``, 1 at the point nearest the camera (nose
-    tip), so the silhouette stands out as in PRNet labels. The mesh is rasterized at the image
-    resolution and area-averaged down to ``map_size`` (default image_size // 8, CDCN's ratio).
+    tip), so the silhouette stands out as in PRNet labels. The mesh is rasterized at 4 samples per
+    label pixel in each direction (or at the image resolution, if smaller) and area-averaged down to
+    ``map_size`` (default image_size // 8, CDCN's ratio).
     """
     map_size = map_size or image_size // 8
     if landmarks.ndim != 2 or landmarks.shape[1] != 3:
         raise ValueError(f"landmarks must have shape (V, 3), got {landmarks.shape}")
-    ids, barycentric = rasterize(landmarks, image_size)
+    render_size = min(image_size, 4 * map_size)
+    ids, barycentric = rasterize(landmarks * (render_size / image_size), render_size)
     triangles = mesh_topology()["triangles"]
     z = landmarks[:, 2]
     nearness = (z.max() - z) / max(z.max() - z.min(), 1e-6)  # 1 at the nose tip, 0 farthest
     covered = ids >= 0
-    depth = np.zeros((image_size, image_size), dtype=np.float32)
+    depth = np.zeros((render_size, render_size), dtype=np.float32)
     depth[covered] = (barycentric[covered] * nearness[triangles[ids[covered]]]).sum(axis=1)
     depth[covered] = face_floor + (1 - face_floor) * depth[covered]
-    if map_size != image_size:
+    if map_size != render_size:
         depth = cv2.resize(depth, (map_size, map_size), interpolation=cv2.INTER_AREA)
     return depth

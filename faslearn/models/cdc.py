@@ -52,10 +52,15 @@ class Conv2dCD(nn.Conv2d):
         self.theta = float(theta)
 
     def folded_weight(self) -> torch.Tensor:
-        """w' = w − θ · pad(Σ_n w): one kernel for conv(x, w) − θ · conv1x1(x, Σ_n w)."""
-        kernel_sum = self.weight.sum(dim=(2, 3), keepdim=True)  # (out, in/groups, 1, 1)
-        pad_h, pad_w = self.kernel_size[0] // 2, self.kernel_size[1] // 2
-        return self.weight - self.theta * F.pad(kernel_sum, (pad_w, pad_w, pad_h, pad_h))
+        """w' = w − θ · pad(Σ_n w): one kernel for conv(x, w) − θ · conv1x1(x, Σ_n w).
+
+        Computed as one product on the flattened k×k kernels, w' = w · F with F the identity
+        minus θ in the centre column c, so w'_j = Σ_n w_n · F[n, j] = w_j − θ · [j = c] · Σ_n w_n.
+        """
+        kh, kw = self.kernel_size
+        fold = torch.eye(kh * kw, device=self.weight.device, dtype=self.weight.dtype)
+        fold[:, (kh // 2) * kw + kw // 2] -= self.theta
+        return (self.weight.flatten(2) @ fold).view_as(self.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.theta == 0:
