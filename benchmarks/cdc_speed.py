@@ -7,7 +7,7 @@ Compares, in one run with warm-up and interleaved repeats (median times):
   (c) whole-network throughput: CDCN inference images/s at 64 px (batch 8) and 256 px (batch 2),
       and a CDCN training step at 64 px with θ = 0 (plain convolutions), Conv2dCD and the
       two-convolution form.
-Prints Markdown tables. About 1.5 minutes on 2 idle CPU cores:
+Prints Markdown tables. About 30 s on 2 idle CPU cores (several times that on shared ones):
 
     python benchmarks/cdc_speed.py --sizes 16 64 --repeats 10 --network-repeats 3
 """

@@ -23,9 +23,12 @@ are one convolution with a folded kernel, the summed kernel subtracted at the ce
 The centre tap of every window reads that window's centre pixel x(p0), so the fold is right for
 any stride, dilation and padding (the two-convolution form lines up only with "same" padding).
 
-Speed (forward + backward, 128→196 channels, 3×3, batch 8 at 32×32, 2 CPU cores; see
-benchmarks/cdc_speed.py): folded 1.01× a plain nn.Conv2d, the two-convolution form 1.30×.
-Conv2dCD therefore always computes the folded form; gradients flow through the fold back to w.
+Speed (benchmarks/cdc_speed.py, 2 CPU cores; one 128→196 3×3 layer, batch 8, 16×16 and 64×64
+maps; training step = forward + backward): the folded form costs 1.02–1.08× a plain nn.Conv2d,
+the two-convolution form 1.26–1.38×. A whole CDCN training step at 64 px costs 1.02× (folded) and
+1.21× (two convolutions) the same network with θ = 0. Conv2dCD therefore always computes the
+folded form; gradients flow through the fold back to w. For inference, fold_cdc gives a network
+of plain nn.Conv2d layers.
 """
 import copy
 
@@ -52,15 +55,10 @@ class Conv2dCD(nn.Conv2d):
         self.theta = float(theta)
 
     def folded_weight(self) -> torch.Tensor:
-        """w' = w − θ · pad(Σ_n w): one kernel for conv(x, w) − θ · conv1x1(x, Σ_n w).
-
-        Computed as one product on the flattened k×k kernels, w' = w · F with F the identity
-        minus θ in the centre column c, so w'_j = Σ_n w_n · F[n, j] = w_j − θ · [j = c] · Σ_n w_n.
-        """
-        kh, kw = self.kernel_size
-        fold = torch.eye(kh * kw, device=self.weight.device, dtype=self.weight.dtype)
-        fold[:, (kh // 2) * kw + kw // 2] -= self.theta
-        return (self.weight.flatten(2) @ fold).view_as(self.weight)
+        """w' = w − θ · pad(Σ_n w): one kernel for conv(x, w) − θ · conv1x1(x, Σ_n w)."""
+        kernel_sum = self.weight.sum(dim=(2, 3), keepdim=True)  # (out, in/groups, 1, 1)
+        pad_h, pad_w = self.kernel_size[0] // 2, self.kernel_size[1] // 2
+        return self.weight - self.theta * F.pad(kernel_sum, (pad_w, pad_w, pad_h, pad_h))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.theta == 0:
