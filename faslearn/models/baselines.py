@@ -59,7 +59,8 @@ class MultiTaskNet(nn.Module):
 
     backbone: "resnet18" (torchvision ResNet-18 up to layer2, random init: 128 channels at 1/8 of
     the input) or "cdcn" (CDCN's stem, blocks and multi-scale fusion with CDC strength ``theta``:
-    384 channels at 1/8 of the input). Maps come out at 1/8 of the input, like CDCN's.
+    384 channels at 1/8 of the input; ``width`` multiplies its channels as in CDCN). Maps come out
+    at 1/8 of the input, like CDCN's.
 
     forward(x), x (B, 3, H, W) → {
         "depth":      (B, H/8, W/8), ≥ 0 (a face for bona fide, zeros for an attack),
@@ -69,14 +70,17 @@ class MultiTaskNet(nn.Module):
     }
     """
 
-    def __init__(self, backbone: str = "resnet18", reflection_channels: int = 3, theta: float = 0.7):
+    def __init__(self, backbone: str = "resnet18", reflection_channels: int = 3, theta: float = 0.7,
+                 width: float = 1.0):
         super().__init__()
+        if backbone != "cdcn" and width != 1.0:
+            raise ValueError(f"width scales the 'cdcn' backbone only, got width={width} with {backbone!r}")
         if backbone == "resnet18":
             r = resnet18(weights=None)
             self.backbone = nn.Sequential(r.conv1, r.bn1, r.relu, r.maxpool, r.layer1, r.layer2)
             channels = 128
         elif backbone == "cdcn":
-            self.backbone = CDCN(theta=theta).features
+            self.backbone = CDCN(theta=theta, width=width).features
             channels = self.backbone.out_channels
         else:
             raise ValueError(f"backbone must be 'resnet18' or 'cdcn', got {backbone!r}")

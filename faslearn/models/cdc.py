@@ -101,6 +101,11 @@ def conv_bn_relu(in_channels: int, out_channels: int, theta: float) -> nn.Sequen
     )
 
 
+def scale_width(channels: int, width: float) -> int:
+    """A hidden layer's channel count times the multiplier ``width``, rounded, at least 1."""
+    return max(1, round(channels * width))
+
+
 class SpatialAttention(nn.Module):
     """CDCN++'s spatial attention: x · σ(conv_k([mean_c(x), max_c(x)])), one weight per pixel."""
 
@@ -166,7 +171,9 @@ class CDCN(nn.Module):
                 SpatialAttention k=7/5/3; head 384→128→1
         (the article in seeds/000 quotes "~2M" for CDCN)
 
-    The last layer has no BatchNorm and ends in a ReLU (depth is non-negative).
+    The last layer has no BatchNorm and ends in a ReLU (depth is non-negative). ``width`` multiplies
+    every hidden channel count (rounded; input 3 and output 1 stay): width 0.25 makes a CDCN of
+    about 1/16 of the parameters for quick CPU runs; the default 1.0 is the paper's network.
     """
 
     # input and output widths of each block's convolutions
@@ -174,10 +181,16 @@ class CDCN(nn.Module):
     attention_kernels = (None, None, None)
     head_widths = (384, 128, 64, 1)
 
-    def __init__(self, theta: float = 0.7, map_size=None):
+    def __init__(self, theta: float = 0.7, map_size=None, width: float = 1.0):
         super().__init__()
-        self.features = MultiScaleCDCFeatures(self.block_widths, self.attention_kernels, theta, map_size)
-        *hidden, last = list(zip(self.head_widths, self.head_widths[1:]))
+        if width <= 0:
+            raise ValueError(f"width must be a positive channel multiplier, got {width}")
+        block_widths = tuple(tuple(scale_width(c, width) for c in widths) for widths in self.block_widths)
+        self.features = MultiScaleCDCFeatures(block_widths, self.attention_kernels, theta, map_size)
+        # the head takes the fused features and ends in one depth channel; only its hidden widths scale
+        head_widths = (self.features.out_channels,
+                       *(scale_width(c, width) for c in self.head_widths[1:-1]), self.head_widths[-1])
+        *hidden, last = list(zip(head_widths, head_widths[1:]))
         self.head = nn.Sequential(
             *[conv_bn_relu(c_in, c_out, theta) for c_in, c_out in hidden],
             Conv2dCD(*last, kernel_size=3, padding=1, bias=False, theta=theta),
