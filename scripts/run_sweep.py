@@ -41,8 +41,10 @@ def expand(config: dict) -> dict[str, dict]:
 
 
 def run_name(p: dict) -> str:
-    """e.g. cdcn-leave_one_out-night-theta0.7-width0.125-seed0"""
-    name = f"{p['model']}-{p['protocol']}-{p['target']}"
+    """e.g. cdcn-leave_one_out-night-theta0.7-width0.125-seed0 (the target only for the course data)"""
+    name = f"{p['model']}-{p['protocol']}"
+    if p.get("dataset", "faslearn") == "faslearn":
+        name += f"-{p['target']}"
     if p["model"] != "resnet18":
         name += f"-theta{p['theta']}-width{p['width']}"
     return f"{name}-seed{p['seed']}"

@@ -143,3 +143,19 @@ def test_parameter_count(cls, documented):
 def test_wrong_input_shape_is_rejected():
     with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):
         CDCN()(torch.randn(1, 1, 64, 64))
+
+
+def test_width_scales_every_hidden_layer_and_keeps_input_and_output():
+    # CDCN's docstring table at half width: stem 3→32; blocks 32→64→98→64, 64→64→98→64 (×2);
+    # head 192→64→32→1 (192 = three fused 64-channel blocks)
+    expected = ([(3, 32), (32, 64), (64, 98), (98, 64)] + [(64, 64), (64, 98), (98, 64)] * 2
+                + [(192, 64), (64, 32), (32, 1)])
+    model = CDCN(width=0.5)
+    convs = [(m.in_channels, m.out_channels) for m in model.modules() if isinstance(m, Conv2dCD)]
+    assert convs == expected
+    # each 3×3 conv has 9·c_in·c_out weights, each BatchNorm (all but the last conv) 2·c_out
+    assert sum(p.numel() for p in model.parameters()) == sum(9 * i * o + 2 * o for i, o in expected) - 2
+    assert model(torch.randn(2, 3, 64, 64)).shape == (2, 8, 8)
+    assert CDCNpp(width=0.25)(torch.randn(1, 3, 32, 32)).shape == (1, 4, 4)
+    with pytest.raises(ValueError, match="width"):
+        CDCN(width=0)

@@ -18,13 +18,13 @@ from dataclasses import dataclass, fields, replace
 import cv2
 import numpy as np
 
+from ..metrics import BONA_FIDE
 from .attacks import (PrintInstrument, ScreenInstrument, bona_fide_radiance, jitter, pixel_grid, print_radiance,
                       screen_medium)
 from .camera import Camera, capture
 from .depth import depth_map
 from .video import head_motion, plane_homography, plane_motion, pose_landmarks, warp_face
 
-BONA_FIDE = "bona_fide"
 ATTACKS = ("print_1", "print_2", "replay_1", "replay_2")
 PRESENTATIONS = (BONA_FIDE,) + ATTACKS
 
