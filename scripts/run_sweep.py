@@ -1,6 +1,7 @@
 """Run a sweep of training notebooks with papermill, then collect a compact results file.
 
     python scripts/run_sweep.py notebooks/training/configs/course_sweep.yaml
+    python scripts/run_sweep.py notebooks/training/configs/course_sweep.yaml --shard 1/2   # the odd runs
     python scripts/run_sweep.py notebooks/training/configs/course_sweep.yaml --collect results.json
 
 The YAML file names the notebook, the folder of the runs, the parameters shared by every run
@@ -105,12 +106,18 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config", type=Path, help="sweep YAML file")
     parser.add_argument("--collect", type=Path, help="only gather the finished runs into this JSON file")
+    parser.add_argument("--shard", default="0/1", help="run only share i of n, e.g. 1/2 (one process per core)")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and stop")
     args = parser.parse_args(argv)
     if not args.config.is_file():
         parser.error(f"expected a sweep YAML file, not found: {args.config}")
+    index, count = (int(n) for n in args.shard.split("/"))
+    if not 0 <= index < count:
+        parser.error(f"--shard must be i/n with 0 <= i < n, got {args.shard}")
     config = yaml.safe_load(args.config.read_text())
     runs = expand(config)
+    if not args.collect:
+        runs = dict(list(runs.items())[index::count])
     if args.dry_run:
         for name in runs:
             print(name)

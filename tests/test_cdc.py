@@ -3,6 +3,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from faslearn.models.baselines import MultiTaskNet
 from faslearn.models.cdc import CDCN, CDCNpp, Conv2dCD, fold_cdc
 
 # (kernel_size, stride, padding, dilation, groups, bias)
@@ -159,3 +160,9 @@ def test_width_scales_every_hidden_layer_and_keeps_input_and_output():
     assert CDCNpp(width=0.25)(torch.randn(1, 3, 32, 32)).shape == (1, 4, 4)
     with pytest.raises(ValueError, match="width"):
         CDCN(width=0)
+
+
+def test_multitask_width_scales_its_cdcn_backbone_only():
+    assert MultiTaskNet("cdcn", width=0.5).backbone.out_channels == 3 * 64
+    with pytest.raises(ValueError, match="width"):
+        MultiTaskNet("resnet18", width=0.5)

@@ -1,0 +1,87 @@
+"""The shipped files: registry, checksums, the CDCN checkpoint, and train_cdcn.ipynb's parameter checks."""
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from papermill_harness import run_papermill
+from safetensors import safe_open
+
+import faslearn.pretrained as pretrained
+from faslearn.data import make_benchmark, to_tensor
+from faslearn.losses import depth_score
+from faslearn.models import CDCN
+
+REPO = Path(__file__).parents[1]
+TRAIN_NOTEBOOK = REPO / "notebooks" / "training" / "train_cdcn.ipynb"
+SWEEP_CONFIG = REPO / "notebooks" / "training" / "configs" / "course_sweep.yaml"
+CHECKPOINT = "cdcn_night_leave_one_out"
+
+
+@pytest.mark.parametrize("name", list(pretrained.REGISTRY))
+def test_registry_entry_is_shipped_with_its_digest_and_recipe(name):
+    entry = pretrained.REGISTRY[name]
+    file = pretrained.path(name)
+    assert hashlib.sha256(file.read_bytes()).hexdigest() == entry["sha256"]
+    assert file.stat().st_size < (5 << 20 if file.suffix == ".safetensors" else 1 << 20)
+    made_by = entry["made_by"]
+    assert (REPO / made_by["notebook"]).is_file() and "run_sweep.py" in made_by["command"]
+
+
+def test_wrong_digest_or_name_is_refused(monkeypatch, tmp_path):
+    entry = {**pretrained.REGISTRY[CHECKPOINT], "sha256": "0" * 64}
+    monkeypatch.setitem(pretrained.REGISTRY, CHECKPOINT, entry)
+    with pytest.raises(ValueError, match="sha256 mismatch"):
+        pretrained.load_pretrained(CHECKPOINT, CDCN(width=0.125))
+    with pytest.raises(ValueError, match="unknown pretrained entry"):
+        pretrained.path("cdcn_full_oulu")
+
+
+def test_checkpoint_loads_into_the_model_it_names_and_only_that_one():
+    spec = pretrained.REGISTRY[CHECKPOINT]["model"]
+    model = pretrained.load_pretrained(CHECKPOINT, CDCN(theta=spec["theta"], width=spec["width"]))
+    with safe_open(str(pretrained.path(CHECKPOINT)), framework="pt") as f:
+        for key, value in model.state_dict().items():
+            assert torch.equal(f.get_tensor(f"model.{key}"), value)
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        pretrained.load_pretrained(CHECKPOINT, CDCN(width=0.25))
+
+
+def test_checkpoint_reproduces_its_shipped_test_scores():
+    sweep = pretrained.load_results("course_sweep")
+    made = pretrained.REGISTRY[CHECKPOINT]["made_by"]["parameters"]
+    run = next(r for r in sweep["runs"].values()
+               if all(r["parameters"][k] == v for k, v in made.items()))
+    spec = pretrained.REGISTRY[CHECKPOINT]["model"]
+    model = pretrained.load_pretrained(CHECKPOINT, CDCN(theta=spec["theta"], width=spec["width"])).eval()
+    bench = make_benchmark(progress=False)
+    rows = bench.protocol(made["protocol"], made["target"])["test"]
+    assert list(bench.video[rows]) == sweep["splits"][made["protocol"]]["test"]["video"]
+    with torch.no_grad():
+        scores = depth_score(model(to_tensor(bench.frames[rows, 0]))).numpy()
+    np.testing.assert_allclose(scores, run["scores"]["test"], rtol=2e-3, atol=1e-4)  # stored at float16
+
+
+def test_results_hold_every_run_of_the_sweep():
+    config = yaml.safe_load(SWEEP_CONFIG.read_text())
+    sweep = pretrained.load_results("course_sweep")
+    assert sweep["config"] == config
+    seeds = {r["parameters"]["seed"] for r in sweep["runs"].values()}
+    assert seeds == {0, 1, 2} and len(sweep["runs"]) == 27
+    for run in sweep["runs"].values():
+        splits = sweep["splits"][run["parameters"]["protocol"]]
+        assert all(len(run["scores"][s]) == len(splits[s]["labels"]) for s in ("dev", "test"))
+
+
+@pytest.mark.papermill
+@pytest.mark.parametrize("parameters, message", [
+    ({"theta": 1.5}, r"ValueError: theta must be in \[0, 1\], got 1.5"),
+    ({"thetta": 0.4}, r"ValueError: unknown parameter\(s\) \['thetta'\]"),
+    ({"dataset": "oulu_npu", "protocol": "1", "data_root": "."},
+     "NotImplementedError: the OULU-NPU adapter is not part of faslearn yet"),
+])
+def test_train_notebook_rejects_bad_parameters_with_a_clear_message(parameters, message, tmp_path):
+    with pytest.raises(AssertionError, match=message):
+        run_papermill(TRAIN_NOTEBOOK, parameters, tmp_path)
