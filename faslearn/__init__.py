@@ -8,5 +8,5 @@ from . import checkpoints, data, experiments, losses, metrics, models, pretraine
 from .utils import get_device, seed_everything
 
 __version__ = "0.1.0"
-__all__ = ["checkpoints", "data", "experiments", "losses", "metrics", "models", "pretrained", "train", "viz", "widgets", "get_device",
-           "seed_everything"]
+__all__ = ["checkpoints", "data", "experiments", "losses", "metrics", "models", "pretrained", "train", "viz",
+           "widgets", "get_device", "seed_everything"]
