@@ -115,9 +115,9 @@ def harden(instrument, difficulty: float):
         raise ValueError(f"difficulty must be in [0, 1], got {difficulty}")
     changes = {}
     for name, target in _INVISIBLE[type(instrument)].items():
-        value = getattr(instrument, name)
-        mix = lambda a, b: (1 - difficulty) * a + difficulty * b  # noqa: E731
-        changes[name] = tuple(mix(a, b) for a, b in zip(value, target)) if isinstance(value, tuple) else mix(value, target)
+        value = np.asarray(getattr(instrument, name), dtype=float)
+        mixed = (1 - difficulty) * value + difficulty * np.asarray(target, dtype=float)
+        changes[name] = tuple(mixed.tolist()) if mixed.ndim else float(mixed)
     return replace(instrument, **changes)
 
 
