@@ -199,6 +199,12 @@ def print_radiance(content, printer, illumination, rng):
     return reflectance * illumination + specular[..., None] * illumination.mean(), specular
 
 
+def screen_radiance(content, screen, illumination, rng, flicker_phase=0.0):
+    """Light leaving a screen: its own emission + room light mirrored by the glass. (radiance, specular)"""
+    emission, specular = screen_medium(content, screen, rng, flicker_phase)
+    return emission + specular[..., None] * illumination, specular
+
+
 def bona_fide_radiance(face_srgb: np.ndarray, illumination: np.ndarray) -> np.ndarray:
     """Light leaving a live face: its (linear) albedo x room light."""
     return srgb_to_linear(face_srgb) * illumination

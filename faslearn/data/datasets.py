@@ -184,6 +184,14 @@ def to_tensor(frames: np.ndarray) -> torch.Tensor:
     return x.movedim(-1, -3)
 
 
+def _row_item(benchmark: Benchmark, row: int, frames) -> dict:
+    """Labels of one presentation (``frames``: one index or a slice), shared by both datasets."""
+    b = benchmark
+    return dict(label=int(b.label[row]), pai=str(b.pai[row]), domain=str(b.domain[row]), video=str(b.video[row]),
+                identity=int(b.identity[row]), depth=torch.from_numpy(b.depth[row, frames].astype(np.float32)),
+                reflection=torch.from_numpy(b.reflection[row, frames].astype(np.float32)))
+
+
 class FrameDataset(Dataset):
     """Single frames of some benchmark rows: every frame of every selected presentation.
 
@@ -199,15 +207,11 @@ class FrameDataset(Dataset):
         return len(self.rows) * self.num_frames
 
     def __getitem__(self, index: int) -> dict:
-        b = self.benchmark
         row, t = self.rows[index // self.num_frames], index % self.num_frames
-        image = to_tensor(b.frames[row, t])
+        image = to_tensor(self.benchmark.frames[row, t])
         if self.transform is not None:
             image = self.transform(image)
-        return dict(image=image, label=int(b.label[row]), pai=str(b.pai[row]), domain=str(b.domain[row]),
-                    video=str(b.video[row]), identity=int(b.identity[row]),
-                    depth=torch.from_numpy(b.depth[row, t].astype(np.float32))[None],
-                    reflection=torch.from_numpy(b.reflection[row, t].astype(np.float32))[None])
+        return dict(image=image, **_row_item(self.benchmark, row, slice(t, t + 1)))  # maps keep a channel axis
 
 
 class ClipDataset(Dataset):
@@ -220,11 +224,8 @@ class ClipDataset(Dataset):
         return len(self.rows)
 
     def __getitem__(self, index: int) -> dict:
-        b, row = self.benchmark, self.rows[index]
-        clip = to_tensor(b.frames[row])
+        row = self.rows[index]
+        clip = to_tensor(self.benchmark.frames[row])
         if self.transform is not None:
             clip = self.transform(clip)
-        return dict(clip=clip, label=int(b.label[row]), pai=str(b.pai[row]), domain=str(b.domain[row]),
-                    video=str(b.video[row]), identity=int(b.identity[row]),
-                    depth=torch.from_numpy(b.depth[row].astype(np.float32)),
-                    reflection=torch.from_numpy(b.reflection[row].astype(np.float32)))
+        return dict(clip=clip, **_row_item(self.benchmark, row, slice(None)))

@@ -58,12 +58,17 @@ def mesh_topology() -> dict[str, np.ndarray]:
         return {key: f[key].astype(np.int64) for key in f.files}
 
 
+def _resize(image: np.ndarray, size: int) -> np.ndarray:
+    """Resize a square image: area averaging to shrink, bicubic to enlarge."""
+    interpolation = cv2.INTER_AREA if image.shape[0] > size else cv2.INTER_CUBIC
+    return cv2.resize(image, (size, size), interpolation=interpolation)
+
+
 def _resize_face(image: np.ndarray, landmarks: np.ndarray, size: int):
     """Resize a square face image and scale its landmarks (x, y and z alike) to match."""
     if image.shape[0] == size:
         return image, landmarks
-    interpolation = cv2.INTER_AREA if image.shape[0] > size else cv2.INTER_CUBIC
-    return cv2.resize(image, (size, size), interpolation=interpolation), landmarks * (size / image.shape[0])
+    return _resize(image, size), landmarks * (size / image.shape[0])
 
 
 def load_faces(source: str = "synthetic", size: int = 64, count: int | None = None) -> FaceSet:
@@ -104,5 +109,5 @@ def _load_photos(size: int):
     images = []
     for name, (x0, y0, side) in zip(names, boxes):
         crop = photos[str(name)][y0:y0 + side, x0:x0 + side]
-        images.append(cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_CUBIC))
+        images.append(_resize(crop, size))
     return np.stack(images), local * size, [str(n) for n in names]

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..metrics import BONA_FIDE
 from .attacks import (PrintInstrument, ScreenInstrument, bona_fide_radiance, jitter, pixel_grid, print_radiance,
-                      screen_medium)
+                      screen_radiance)
 from .camera import Camera, capture
 from .depth import depth_map
 from .video import head_motion, plane_homography, plane_motion, pose_landmarks, warp_face
@@ -185,8 +185,7 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
     for t in range(num_frames):
         if isinstance(instrument, ScreenInstrument):  # the screen replays a live video of the person
             face, _ = posed_face(t)
-            flat, specular = screen_medium(_upsample(face, hi), instrument, rng, flicker_phase=2.6 * t)
-            flat = flat + specular[..., None] * light
+            flat, specular = screen_radiance(_upsample(face, hi), instrument, light, rng, flicker_phase=2.6 * t)
         homography = plane_homography(hi, plane.yaw[t], plane.pitch[t], plane.roll[t], plane.shift[t] + camera_shake[t])
         radiance = cv2.warpPerspective(flat, homography, (hi, hi), flags=cv2.INTER_LINEAR,
                                        borderMode=cv2.BORDER_CONSTANT, borderValue=background.tolist())
