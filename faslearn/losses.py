@@ -3,6 +3,8 @@
 Maps may be given as (B, H, W) or (B, 1, H, W); prediction and target must have the same shape.
 Convention: label 1 = bona fide, whose depth map is a face; an attack's depth map is all zeros.
 """
+from typing import Callable, NamedTuple
+
 import torch
 import torch.nn.functional as F
 
@@ -92,3 +94,46 @@ def _entry(tensors: dict, key: str) -> torch.Tensor:
     if key not in tensors:
         raise ValueError(f"multitask_loss: missing entry '{key}' (needed because its λ is non-zero)")
     return tensors[key]
+
+
+# Objectives: what a model is trained to do, as the (loss, score) pair that fl.train.fit takes.
+# Both are called as f(model outputs, batch); scores are (B,), higher = more likely bona fide.
+
+
+class Objective(NamedTuple):
+    loss: Callable
+    score: Callable
+
+
+def _one_per_sample(logit: torch.Tensor) -> torch.Tensor:
+    return logit.reshape(logit.shape[0])  # (B,) or (B, 1) -> (B,)
+
+
+def _binary_loss(logit, batch):
+    return F.binary_cross_entropy_with_logits(_one_per_sample(logit), batch["label"].float())
+
+
+def _binary_score(logit, batch):
+    return _one_per_sample(logit)
+
+
+def _depth_loss(depth_map, batch):
+    return depth_loss(depth_map, batch["depth"][:, 0])  # labels carry a channel axis, CDCN maps do not
+
+
+def _depth_score(depth_map, batch):
+    return depth_score(depth_map)
+
+
+def _multitask_loss(outputs, batch):
+    targets = {"depth": batch["depth"][:, 0], "label": batch["label"], "reflection": batch["reflection"]}
+    return multitask_loss(outputs, targets)
+
+
+def _multitask_score(outputs, batch):
+    return outputs["logit"]
+
+
+BINARY = Objective(_binary_loss, _binary_score)  # one logit per image: BCE, the logit is the score
+DEPTH = Objective(_depth_loss, _depth_score)  # a depth map per image: depth_loss, its mean is the score
+MULTITASK = Objective(_multitask_loss, _multitask_score)  # MultiTaskNet: multitask_loss, scored by its logit
