@@ -20,7 +20,7 @@ NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9]*.ipynb))
 BENCHMARKS := $(sort $(wildcard benchmarks/*.py))
 
 .DEFAULT_GOAL := help
-.PHONY: help install course test test-unit test-notebooks outputs lab benchmarks clean
+.PHONY: help install course test test-unit test-notebooks test-notebooks-native test-notebooks-baseline spread outputs lab benchmarks clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -46,12 +46,25 @@ test: test-unit test-notebooks ## both checks below (`make -k test` runs the sec
 test-unit: install ## unit tests, plus papermill smoke runs of notebooks/training/*.ipynb
 	$(BIN)/python -m pytest
 
-test-notebooks: install ## re-run the teaching notebooks and compare with their stored outputs (nbval)
+# nbval, with the cell markers described in tests/portability.py (README, "Tests")
+NBVAL = $(BIN)/python -m pytest -p tests.conftest --nbval --nbval-current-env \
+	--nbval-sanitize-with tests/nbval_sanitize.cfg
+
+test-notebooks: test-notebooks-native test-notebooks-baseline ## re-run the teaching notebooks and compare with their stored outputs, on two CPU code paths
+
+test-notebooks-native: install ## nbval on this CPU's own code paths
 ifeq ($(strip $(NOTEBOOKS)),)
 	@echo "no notebooks/[0-9]*.ipynb yet: nothing for nbval to compare"
 else
-	$(BIN)/python -m pytest -p tests.conftest --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
+	$(NBVAL) $(NOTEBOOKS)
+endif
+
+# Again with NumPy, OpenCV and PyTorch forced off their AVX2/AVX-512 kernels and onto one thread,
+# rendering the benchmark afresh in a temporary cache: the arithmetic of another CPU, on this one.
+test-notebooks-baseline: install ## nbval on baseline CPU code paths, as another CPU would compute
+ifneq ($(strip $(NOTEBOOKS)),)
+	cache=$$(mktemp -d) && FASLEARN_CACHE=$$cache $(BIN)/python -m tests.portability baseline -- \
+		$(NBVAL) $(NOTEBOOKS); status=$$?; rm -rf $$cache; exit $$status
 endif
 
 outputs: install ## re-run the teaching notebooks and store the new outputs in notebooks/
@@ -59,6 +72,9 @@ outputs: install ## re-run the teaching notebooks and store the new outputs in n
 
 lab: install ## open JupyterLab on notebooks/
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+
+spread: install ## run the notebooks on every CPU code path and report how far each printed number moves
+	$(BIN)/python scripts/measure_spread.py $(NOTEBOOKS)
 
 benchmarks: install ## run every benchmarks/*.py
 	@set -e; for script in $(BENCHMARKS); do echo "== $$script"; $(BIN)/python $$script; done

@@ -63,19 +63,30 @@ def _read(path) -> tuple[dict, dict]:
         return {k: f.get_tensor(k) for k in f.keys()}, f.metadata() or {}
 
 
-def _model_tensors(tensors: dict, path) -> dict:
+def _load_model_tensors(model, tensors: dict, path) -> None:
+    """Copy the file's 'model.*' tensors into ``model``; one clear line if they do not fit it."""
     weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
     if not weights:
         raise ValueError(f"{path} holds no 'model.*' tensors; "
                          "expected a file written by save_checkpoint")
-    return weights
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    missing, unexpected = sorted(expected.keys() - weights.keys()), sorted(weights.keys() - expected.keys())
+    reshaped = sorted(k for k in expected.keys() & weights.keys() if tuple(weights[k].shape) != expected[k])
+    if missing or unexpected or reshaped:
+        example = (f"{reshaped[0]!r} is {tuple(weights[reshaped[0]].shape)} in the file, {expected[reshaped[0]]} "
+                   f"in the model" if reshaped else f"{(missing or unexpected)[0]!r} is only in the "
+                   f"{'model' if missing else 'file'}")
+        raise ValueError(f"{path} does not fit this {type(model).__name__} ({len(missing)} tensors missing, "
+                         f"{len(unexpected)} unexpected, {len(reshaped)} of another shape; e.g. {example}): "
+                         "build the model with the settings it was trained with")
+    model.load_state_dict(weights)
 
 
 def load_checkpoint(path, model, optimizer=None, scheduler=None) -> dict:
     """Restore what ``save_checkpoint`` wrote into ``model`` (and optimizer, scheduler);
     return the saved ``state`` dict."""
     tensors, metadata = _read(path)
-    model.load_state_dict(_model_tensors(tensors, path))
+    _load_model_tensors(model, tensors, path)
     if optimizer is not None:
         if "optimizer" not in metadata:
             raise ValueError(f"{path} holds no optimizer state; it was saved without an optimizer")
@@ -107,7 +118,7 @@ def load_weights(model, path, sha256: str | None = None):
         if actual != sha256.lower():
             raise ValueError(f"sha256 mismatch for {path}: expected {sha256.lower()}, got {actual}")
     tensors, _ = _read(path)
-    model.load_state_dict(_model_tensors(tensors, path))
+    _load_model_tensors(model, tensors, path)
     return model
 
 

@@ -4,8 +4,13 @@ A *method* is any function ``method(benchmark, rows) -> (dev_scores, test_scores
 ``rows`` holds the ``train``/``dev``/``test`` row indices of one protocol: it trains on the train
 rows however it likes and scores the dev and test rows. The threshold is then always chosen on
 dev (``faslearn.metrics.evaluate``), so every model in the course is compared the same way.
+
+The shortcut audit uses the same runner: ``feature_classifier(border_ring_statistics(frames))``
+is a method that sees only the outer ring of each crop, ``colour_statistics`` only global colour.
+A benchmark whose attacks can be told apart that way teaches shortcuts, not anti-spoofing.
 """
 import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
 
 from .metrics import evaluate
 
@@ -28,7 +33,7 @@ def run_protocols(benchmark, method, protocols=("intra", "leave_one_out"), targe
 
 
 def results_table(rows: list[dict], keys=("hter", "acer", "apcer", "apcer_pooled", "bpcer", "auc")) -> str:
-    """A fixed-width text table in %, one decimal (stable across runs and platforms)."""
+    """A fixed-width text table in %, one decimal."""
     header = f"{'protocol':<22}{'target':<10}" + "".join(f"{k.upper():>14}" for k in keys)
     lines = [header, "-" * len(header)]
     for r in rows:
@@ -38,3 +43,35 @@ def results_table(rows: list[dict], keys=("hter", "acer", "apcer", "apcer_pooled
         lines.append(f"{protocol:<22}{'mean':<10}" + "".join(f"{100 * np.mean([r[k] for r in subset]):>14.1f}"
                                                             for k in keys))
     return "\n".join(lines)
+
+
+def border_ring_statistics(frames: np.ndarray, fraction: float = 1 / 8) -> np.ndarray:
+    """Per side of each (N, S, S, 3) frame's outer ring (``fraction`` of S wide): the channel means,
+    the channel spreads and the mean absolute gradient, (N, 28). Nothing of the face's centre."""
+    frames = np.asarray(frames, dtype=np.float32)
+    width = max(1, round(frames.shape[1] * fraction))
+    sides = (frames[:, :width], frames[:, -width:], frames[:, :, :width], frames[:, :, -width:])
+    columns = []
+    for side in sides:
+        gray = side.mean(axis=-1)
+        gradient = np.abs(np.diff(gray, axis=1)).mean(axis=(1, 2)) + np.abs(np.diff(gray, axis=2)).mean(axis=(1, 2))
+        columns += [side.mean(axis=(1, 2)), side.std(axis=(1, 2)), gradient[:, None]]
+    return np.concatenate(columns, axis=1)
+
+
+def colour_statistics(frames: np.ndarray, percentiles=(1, 5, 25, 50, 75, 95, 99)) -> np.ndarray:
+    """Per channel of each (N, S, S, 3) frame: mean, spread and percentiles over all pixels, (N, 27)."""
+    pixels = np.asarray(frames, dtype=np.float32).reshape(len(frames), -1, 3)
+    quantiles = np.percentile(pixels, percentiles, axis=1)  # (P, N, 3)
+    return np.concatenate([pixels.mean(axis=1), pixels.std(axis=1), *quantiles], axis=1)
+
+
+def feature_classifier(features: np.ndarray, seed: int = 0):
+    """A method for ``run_protocols``: gradient-boosted trees on precomputed per-row ``features``."""
+
+    def method(benchmark, rows):
+        trees = HistGradientBoostingClassifier(max_iter=200, random_state=seed)
+        trees.fit(features[rows["train"]], benchmark.label[rows["train"]])
+        return trees.decision_function(features[rows["dev"]]), trees.decision_function(features[rows["test"]])
+
+    return method

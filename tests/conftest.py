@@ -1,4 +1,4 @@
-"""Shared pytest set-up: a fixed hash seed, headless matplotlib, and what nbval leaves uncompared.
+"""Shared pytest set-up: a fixed hash seed, headless matplotlib, and how nbval compares notebooks.
 
 conftest files only apply to tests below their own folder, and the notebooks live in notebooks/,
 so the nbval run loads this file as a plugin (this is what ``make test`` runs):
@@ -6,9 +6,12 @@ so the nbval run loads this file as a plugin (this is what ``make test`` runs):
     python -m pytest -p tests.conftest --nbval --nbval-current-env \\
         --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/[0-9]*.ipynb
 """
+import copy
 import os
 
 import matplotlib
+
+from tests.portability import largest_difference, outputs_difference, read_slot, text_slots, tolerance
 
 # Kernels started by nbval and papermill inherit this environment. A fixed hash seed keeps printed
 # set orders stable. Without MPLBACKEND, ipykernel picks its inline backend, so figures appear as
@@ -33,3 +36,46 @@ NOT_COMPARED = (
 def pytest_collectstart(collector):
     if hasattr(collector, "skip_compare"):  # nbval's collector for one notebook
         collector.skip_compare = tuple(collector.skip_compare) + NOT_COMPARED
+
+
+def pytest_collection_modifyitems(items):
+    """Give every cell marked ``# NBVAL_NUMBERS_WITHIN x`` a comparison within that tolerance."""
+    for item in items:
+        cell = getattr(item, "cell", None)  # nbval's items carry their notebook cell
+        if cell is not None and cell.cell_type == "code" and tolerance(cell.source) is not None:
+            item.compare_outputs = _within_tolerance(item, tolerance(cell.source))
+
+
+def _within_tolerance(item, limit):
+    """nbval's compare_outputs, after taking the stored text wherever new numbers are within ``limit``.
+
+    A text whose words differ, or any of whose numbers is further than ``limit`` away, is left as it
+    is, so nbval reports it; a line naming the largest difference and the tolerance is added.
+    """
+    compare_exactly = item.compare_outputs
+
+    def compare(test, ref, skip_compare=None):
+        test = copy.deepcopy(test)
+        test_slots, ref_slots = text_slots(test), text_slots(ref)
+        if [key for _, key in test_slots] == [key for _, key in ref_slots]:
+            for (index, key), ref_slot in zip(test_slots, ref_slots):
+                stored, new = item.sanitize(read_slot(ref, ref_slot)), item.sanitize(read_slot(test, (index, key)))
+                if largest_difference(stored, new) <= limit:
+                    _write_slot(test, (index, key), read_slot(ref, ref_slot))
+        if compare_exactly(test, ref, skip_compare):
+            return True
+        difference = outputs_difference(ref, test, item.sanitize)
+        item.comparison_traceback.append(
+            f"NBVAL_NUMBERS_WITHIN {limit:g}: " + (f"a number moved by {difference:g}" if difference < float("inf")
+                                                   else "the text around the numbers changed"))
+        return False
+
+    return compare
+
+
+def _write_slot(outputs, slot, text):
+    index, key = slot
+    if key == "text":
+        outputs[index]["text"] = text
+    else:
+        outputs[index]["data"][key] = text

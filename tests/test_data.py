@@ -195,7 +195,7 @@ def test_bad_presentations_have_clear_errors(faces):
         render_presentation(image, landmarks, "mask_3d", "office", np.random.default_rng(0))
     with pytest.raises(ValueError, match="square RGB"):
         render_presentation(image[:, :50], landmarks, BONA_FIDE, "office", np.random.default_rng(0))
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match=r"unknown capture domain 'moon'; expected one of \['studio'"):
         render_presentation(image, landmarks, BONA_FIDE, "moon", np.random.default_rng(0))
 
 

@@ -12,7 +12,7 @@ from safetensors import safe_open
 import faslearn.pretrained as pretrained
 from faslearn.data import make_benchmark, to_tensor
 from faslearn.losses import depth_score
-from faslearn.models import CDCN
+from faslearn.models import CDCN, CDCNpp
 
 REPO = Path(__file__).parents[1]
 TRAIN_NOTEBOOK = REPO / "notebooks" / "training" / "train_cdcn.ipynb"
@@ -45,8 +45,12 @@ def test_checkpoint_loads_into_the_model_it_names_and_only_that_one():
     with safe_open(str(pretrained.path(CHECKPOINT)), framework="pt") as f:
         for key, value in model.state_dict().items():
             assert torch.equal(f.get_tensor(f"model.{key}"), value)
-    with pytest.raises(RuntimeError, match="size mismatch"):
+    with pytest.raises(ValueError, match=r"does not fit this CDCN \(0 tensors missing, 0 unexpected, \d+ of another "
+                                         r"shape; e\.g\. '.+' is \(.+\) in the file, \(.+\) in the model\)") as error:
         pretrained.load_pretrained(CHECKPOINT, CDCN(width=0.25))
+    assert "\n" not in str(error.value)
+    with pytest.raises(ValueError, match=r"does not fit this CDCNpp \(\d+ tensors missing, \d+ unexpected"):
+        pretrained.load_pretrained(CHECKPOINT, CDCNpp(theta=spec["theta"], width=spec["width"]))
 
 
 def test_checkpoint_reproduces_its_shipped_test_scores():

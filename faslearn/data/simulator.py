@@ -150,7 +150,10 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
                         rng: np.random.Generator, num_frames: int = 1, oversample: int = 4,
                         difficulty: float = 0.0, map_size: int | None = None, motion: float = 1.0) -> Presentation:
     """Render one presentation of the face ``image`` (S x S RGB uint8 with its landmarks)."""
-    domain = DOMAINS[domain] if isinstance(domain, str) else domain
+    if isinstance(domain, str):
+        if domain not in DOMAINS:
+            raise ValueError(f"unknown capture domain {domain!r}; expected one of {list(DOMAINS)}")
+        domain = DOMAINS[domain]
     if pai not in PRESENTATIONS:
         raise ValueError(f"unknown presentation {pai!r}; expected one of {PRESENTATIONS}")
     if image.ndim != 3 or image.shape[0] != image.shape[1] or image.shape[2] != 3:

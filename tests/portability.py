@@ -1,0 +1,131 @@
+"""What makes the notebook checks pass on any CPU: numbers compared within a tolerance, and CPU code paths.
+
+Learners run the course on Intel, AMD and Apple Silicon. NumPy, OpenCV and PyTorch pick SIMD kernels
+(SSE, AVX2, AVX-512, NEON) and thread splits at run time, and each rounds its sums in its own order.
+Rendering a frame or training a network therefore gives results that differ in the last bits from
+one CPU to another, and a short training run or an SVM threshold amplifies them. A notebook cell
+whose printed numbers come from such a computation starts with a marker comment
+
+    # NBVAL_NUMBERS_WITHIN 0.5: spread measured across CPU code paths 0.3
+
+and its check then asks that (a) its text outputs, with every number taken out, are identical to the
+stored ones (whitespace runs aside, since a table's columns shift when a number gains a digit), and
+(b) every number differs from the stored one by at most the tolerance (absolute, in the printed
+unit). Every other cell is compared exactly, as nbval does. Each tolerance is set from the spread
+measured across CPU code paths by ``scripts/measure_spread.py``; the README's Tests section has the rule.
+
+``CPU_PATHS`` names the code paths CI runs the checks on. ``baseline`` forces every library off its
+optimised kernels (PyTorch's default kernels, NumPy without AVX2/AVX-512 dispatch, OpenCV without
+its dispatched SIMD and without Intel IPP) and onto one thread, which reproduces a different CPU's
+arithmetic on this one. Run a command on a code path with
+
+    python -m tests.portability baseline -- python -m pytest --nbval ...
+"""
+import math
+import os
+import re
+import sys
+
+MARKER = re.compile(r"^\s*#\s*NBVAL_NUMBERS_WITHIN\s+([^\s:]+)", re.MULTILINE)
+NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+WHITESPACE = re.compile(r"[ \t]+")
+
+CPU_PATHS = {
+    "native": {},
+    "baseline": {
+        "ATEN_CPU_CAPABILITY": "default",  # PyTorch: its portable kernels instead of AVX2 / AVX-512
+        "NPY_DISABLE_CPU_FEATURES": "X86_V3,X86_V4,AVX512_ICL,AVX512_SPR",  # NumPy: SSE4.2-level loops only
+        "OPENCV_CPU_DISABLE": "AVX2,FP16,AVX,SSE4.2,SSE4.1,POPCNT",  # OpenCV: SSE3-level kernels only
+        "OPENCV_IPP": "disabled",  # OpenCV: no Intel IPP either
+        "OPENCV_LOG_LEVEL": "ERROR",  # (and no warning that IPP is off)
+        "OMP_NUM_THREADS": "1",  # one thread: other reduction orders than the default split
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+    },
+}
+
+
+def tolerance(source: str) -> float | None:
+    """The tolerance a cell's ``# NBVAL_NUMBERS_WITHIN x`` comment declares, or None (exact check)."""
+    match = MARKER.search(source)
+    if match is None:
+        return None
+    value = float(match.group(1))
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"NBVAL_NUMBERS_WITHIN expects a positive number, got {match.group(1)!r}")
+    return value
+
+
+def split_numbers(text: str) -> tuple[str, list[float]]:
+    """(the text with every number replaced by '#' and spaces folded, the numbers in order)."""
+    numbers = [float(n) for n in NUMBER.findall(text)]
+    return WHITESPACE.sub(" ", NUMBER.sub("#", text)), numbers
+
+
+def largest_difference(stored: str, new: str) -> float:
+    """Largest |stored number - new number| of two texts; inf when the texts differ otherwise."""
+    stored_text, stored_numbers = split_numbers(stored)
+    new_text, new_numbers = split_numbers(new)
+    if stored_text != new_text or len(stored_numbers) != len(new_numbers):
+        return math.inf
+    return max((abs(a - b) for a, b in zip(stored_numbers, new_numbers)), default=0.0)
+
+
+def text_slots(outputs) -> list[tuple[int, str]]:
+    """The compared texts of a cell's outputs, in order: (output index, key) of stdout and text/plain.
+
+    stderr is left out, as the notebook checks leave it out (tests/conftest.py, NOT_COMPARED).
+    """
+    slots = []
+    for index, output in enumerate(outputs):
+        if output.get("output_type") == "stream" and output.get("name") == "stdout":
+            slots.append((index, "text"))
+        elif "text/plain" in output.get("data", {}):
+            slots.append((index, "text/plain"))
+    return slots
+
+
+def read_slot(outputs, slot) -> str:
+    index, key = slot
+    value = outputs[index]["text"] if key == "text" else outputs[index]["data"][key]
+    return "".join(value) if isinstance(value, list) else value
+
+
+def coalesce_streams(outputs) -> list[dict]:
+    """Each stream's texts joined at its first appearance, as nbval joins them before comparing."""
+    merged, streams = [], {}
+    for output in outputs:
+        if output.get("output_type") == "stream":
+            text = read_slot([output], (0, "text"))
+            if output["name"] in streams:
+                streams[output["name"]]["text"] += text
+                continue
+            output = streams[output["name"]] = {**output, "text": text}
+        merged.append(output)
+    return merged
+
+
+def outputs_difference(stored_outputs, new_outputs, clean=lambda s: s) -> float:
+    """Largest number difference over all text outputs of a cell (inf if their structure differs).
+
+    ``clean`` is applied to each text first (nbval's sanitizer, so timings and addresses drop out).
+    """
+    stored_outputs, new_outputs = coalesce_streams(stored_outputs), coalesce_streams(new_outputs)
+    stored_slots, new_slots = text_slots(stored_outputs), text_slots(new_outputs)
+    if [k for _, k in stored_slots] != [k for _, k in new_slots]:
+        return math.inf
+    return max((largest_difference(clean(read_slot(stored_outputs, a)), clean(read_slot(new_outputs, b)))
+                for a, b in zip(stored_slots, new_slots)), default=0.0)
+
+
+def main(argv: list[str]) -> int:
+    """``python -m tests.portability PATH -- command ...``: run the command on CPU code path PATH."""
+    if len(argv) < 3 or argv[1] != "--" or argv[0] not in CPU_PATHS:
+        print(f"usage: python -m tests.portability {{{','.join(CPU_PATHS)}}} -- command [args...]", file=sys.stderr)
+        return 2
+    os.environ.update(CPU_PATHS[argv[0]])
+    os.execvp(argv[2], argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

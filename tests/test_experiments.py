@@ -1,0 +1,47 @@
+"""The protocol runner's shortcut audit: classifiers that see only a crop's border ring or global colour."""
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from faslearn.experiments import border_ring_statistics, colour_statistics, feature_classifier
+from faslearn.metrics import auc
+
+N, SIZE = 600, 32
+ROWS = {"train": np.arange(0, 400), "dev": np.arange(400, 500), "test": np.arange(500, 600)}
+
+
+@pytest.fixture
+def noise_world():
+    """Frames of pure noise, half labelled bona fide (1), half attack (0): nothing tells them apart."""
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (N, SIZE, SIZE, 3)).astype(np.uint8)
+    return frames, SimpleNamespace(label=rng.integers(0, 2, N))
+
+
+def audit_auc(features, bench):
+    _, test_scores = feature_classifier(features)(bench, ROWS)
+    return auc(test_scores, bench.label[ROWS["test"]])
+
+
+def test_feature_shapes():
+    frames = np.zeros((5, SIZE, SIZE, 3), dtype=np.uint8)
+    assert border_ring_statistics(frames).shape == (5, 28)
+    assert colour_statistics(frames).shape == (5, 27)
+
+
+def test_audit_finds_a_planted_border_strip_and_nothing_in_noise(noise_world):
+    frames, bench = noise_world
+    strip = frames.copy()
+    strip[bench.label == 0, -3:] //= 2  # attacks: a darker strip along the bottom edge, 3 of 32 rows
+    assert audit_auc(border_ring_statistics(strip), bench) > 0.95
+    assert 0.35 < audit_auc(border_ring_statistics(frames), bench) < 0.65
+
+
+def test_border_ring_ignores_the_centre_and_colour_statistics_see_a_cast(noise_world):
+    frames, bench = noise_world
+    cast = frames.copy()
+    centre = cast[:, SIZE // 4:-SIZE // 4, SIZE // 4:-SIZE // 4]  # a view: writing to it writes to cast
+    centre[bench.label == 0, ..., 2] //= 2  # attacks: less blue, in the centre only
+    assert 0.35 < audit_auc(border_ring_statistics(cast), bench) < 0.65
+    assert audit_auc(colour_statistics(cast), bench) > 0.95
