@@ -29,17 +29,16 @@ from tests.portability import CPU_PATHS, outputs_difference, tolerance  # noqa: 
 
 
 def sanitizer():
-    """nbval's sanitizing, from tests/nbval_sanitize.cfg (timings, addresses, figure sizes)."""
-    import configparser
+    """nbval's own sanitizing with tests/nbval_sanitize.cfg (timings, addresses, figure sizes)."""
     import re
 
-    config = configparser.ConfigParser()
-    config.read(REPO / "tests" / "nbval_sanitize.cfg")
-    patterns = [(re.compile(config[s]["regex"]), config[s]["replace"]) for s in config.sections()]
+    from nbval.plugin import get_sanitize_patterns
+
+    patterns = get_sanitize_patterns((REPO / "tests" / "nbval_sanitize.cfg").read_text())
 
     def clean(text):
         for regex, replace in patterns:
-            text = regex.sub(replace, text)
+            text = re.sub(regex, replace, text)
         return text
 
     return clean
