@@ -73,9 +73,11 @@ def _load_model_tensors(model, tensors: dict, path) -> None:
     missing, unexpected = sorted(expected.keys() - weights.keys()), sorted(weights.keys() - expected.keys())
     reshaped = sorted(k for k in expected.keys() & weights.keys() if tuple(weights[k].shape) != expected[k])
     if missing or unexpected or reshaped:
-        example = (f"{reshaped[0]!r} is {tuple(weights[reshaped[0]].shape)} in the file, {expected[reshaped[0]]} "
-                   f"in the model" if reshaped else f"{(missing or unexpected)[0]!r} is only in the "
-                   f"{'model' if missing else 'file'}")
+        if reshaped:
+            name = reshaped[0]
+            example = f"{name!r} is {tuple(weights[name].shape)} in the file, {expected[name]} in the model"
+        else:
+            example = f"{missing[0]!r} is only in the model" if missing else f"{unexpected[0]!r} is only in the file"
         raise ValueError(f"{path} does not fit this {type(model).__name__} ({len(missing)} tensors missing, "
                          f"{len(unexpected)} unexpected, {len(reshaped)} of another shape; e.g. {example}): "
                          "build the model with the settings it was trained with")

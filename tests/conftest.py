@@ -11,7 +11,7 @@ import os
 
 import matplotlib
 
-from tests.portability import largest_difference, outputs_difference, read_slot, text_slots, tolerance
+from tests.portability import largest_difference, outputs_difference, read_slot, text_slots, tolerance, write_slot
 
 # Kernels started by nbval and papermill inherit this environment. A fixed hash seed keeps printed
 # set orders stable. Without MPLBACKEND, ipykernel picks its inline backend, so figures appear as
@@ -42,8 +42,9 @@ def pytest_collection_modifyitems(items):
     """Give every cell marked ``# NBVAL_NUMBERS_WITHIN x`` a comparison within that tolerance."""
     for item in items:
         cell = getattr(item, "cell", None)  # nbval's items carry their notebook cell
-        if cell is not None and cell.cell_type == "code" and tolerance(cell.source) is not None:
-            item.compare_outputs = _within_tolerance(item, tolerance(cell.source))
+        limit = tolerance(cell.source) if cell is not None and cell.cell_type == "code" else None
+        if limit is not None:
+            item.compare_outputs = _within_tolerance(item, limit)
 
 
 def _within_tolerance(item, limit):
@@ -61,7 +62,7 @@ def _within_tolerance(item, limit):
             for (index, key), ref_slot in zip(test_slots, ref_slots):
                 stored, new = item.sanitize(read_slot(ref, ref_slot)), item.sanitize(read_slot(test, (index, key)))
                 if largest_difference(stored, new) <= limit:
-                    _write_slot(test, (index, key), read_slot(ref, ref_slot))
+                    write_slot(test, (index, key), read_slot(ref, ref_slot))
         if compare_exactly(test, ref, skip_compare):
             return True
         difference = outputs_difference(ref, test, item.sanitize)
@@ -72,10 +73,3 @@ def _within_tolerance(item, limit):
 
     return compare
 
-
-def _write_slot(outputs, slot, text):
-    index, key = slot
-    if key == "text":
-        outputs[index]["text"] = text
-    else:
-        outputs[index]["data"][key] = text

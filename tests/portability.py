@@ -66,7 +66,7 @@ def largest_difference(stored: str, new: str) -> float:
     """Largest |stored number - new number| of two texts; inf when the texts differ otherwise."""
     stored_text, stored_numbers = split_numbers(stored)
     new_text, new_numbers = split_numbers(new)
-    if stored_text != new_text or len(stored_numbers) != len(new_numbers):
+    if stored_text != new_text:  # (equal texts hold the same count of numbers)
         return math.inf
     return max((abs(a - b) for a, b in zip(stored_numbers, new_numbers)), default=0.0)
 
@@ -89,6 +89,14 @@ def read_slot(outputs, slot) -> str:
     index, key = slot
     value = outputs[index]["text"] if key == "text" else outputs[index]["data"][key]
     return "".join(value) if isinstance(value, list) else value
+
+
+def write_slot(outputs, slot, text: str) -> None:
+    index, key = slot
+    if key == "text":
+        outputs[index]["text"] = text
+    else:
+        outputs[index]["data"][key] = text
 
 
 def coalesce_streams(outputs) -> list[dict]:
