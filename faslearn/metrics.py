@@ -10,6 +10,7 @@ presentation is accepted as bona fide when ``score >= threshold``. At a threshol
     ACER         = (APCER + BPCER) / 2                          (OULU-NPU / IJCB-2017 practice)
     HTER         = (APCER_pooled + BPCER) / 2 = (FAR + FRR) / 2 (Replay-Attack practice)
     EER          = the error rate at the threshold where APCER_pooled = BPCER
+    BPCER@APCER  = min BPCER over the t with APCER <= x   (x = 1 %: BPCER100; x = 5 %: BPCER20)
 
 Two pitfalls:
 
@@ -179,6 +180,49 @@ def tpr_at_fpr(scores, labels, fpr: float = 0.01) -> float:
     return float(tpr[false_accepts / n_attack <= fpr].max())
 
 
+def bpcer_at_apcer(scores, labels, pai=None, apcer: float = 0.01, *,
+                   aggregate: str = "max") -> dict:
+    """BPCER at a fixed APCER: the lowest BPCER among the thresholds whose APCER <= ``apcer``.
+
+    The deployment operating point, usually reported as "BPCER at APCER = 1 %" and "... = 5 %";
+    ISO/IEC 30107-3 calls them BPCER100 (APCER 1 %) and BPCER20 (APCER 5 %). APCER is the max over
+    the PAI species in ``pai`` (``aggregate="max"``, the ISO figure) or over all attacks pooled
+    (``aggregate="pooled"``); without ``pai`` the two agree. The candidate thresholds are the unique
+    scores and +inf (accept nothing, so APCER = 0 is always reachable): tied scores are accepted or
+    rejected together. Among the thresholds reaching the lowest BPCER, the highest is returned, so
+    the achieved APCER is as low as it can be at that BPCER. Returns ``threshold``, ``bpcer`` and
+    the achieved ``apcer``; ``pad_metrics`` at that threshold gives the same numbers.
+    """
+    scores, labels, pai = _validate(scores, labels, pai)
+    if not 0.0 <= apcer <= 1.0:
+        raise ValueError(f"apcer must be in [0, 1], got {apcer}")
+    if aggregate not in ("max", "pooled"):
+        raise ValueError(f"aggregate must be 'max' or 'pooled', got {aggregate!r}")
+    thresholds = np.append(np.unique(scores), np.inf)
+    attack = labels == 0
+    if aggregate == "pooled":
+        species = [attack]
+    else:
+        species = [pai == name for name in dict.fromkeys(pai[attack])]
+    rates = []
+    for members in species:  # APCER of each species (or of the pooled attacks) per threshold
+        species_scores = np.sort(scores[members])
+        accepted = species_scores.size - np.searchsorted(species_scores, thresholds, side="left")
+        rates.append(accepted / species_scores.size)
+    achieved = np.max(rates, axis=0)
+    bona_fide = np.sort(scores[~attack])
+    false_rejects = np.searchsorted(bona_fide, thresholds, side="left")  # non-decreasing in t
+    # APCER never rises with t, so the feasible thresholds are a top range; the highest one with
+    # its lowest false-reject count is feasible too and has the lowest APCER at that BPCER.
+    fewest = false_rejects[achieved <= apcer].min()
+    best = np.flatnonzero(false_rejects == fewest)[-1]
+    return {
+        "threshold": float(thresholds[best]),
+        "bpcer": float(false_rejects[best] / bona_fide.size),
+        "apcer": float(achieved[best]),
+    }
+
+
 class VideoScores(NamedTuple):
     """One entry per video, in order of first appearance; ``labels``, ``pai`` None if not given."""
 
@@ -254,3 +298,59 @@ def evaluate_optimistic_test_threshold(test_scores, test_labels, test_pai=None) 
                   "its HTER is optimistic; use evaluate() with a dev set for a fair number",
                   UserWarning, stacklevel=2)
     return _test_report(test_scores, test_labels, test_pai, threshold, "test_threshold_optimistic")
+
+
+def bootstrap_ci(metric_fn, groups, *arrays, n_boot: int = 1000, level: float = 0.95,
+                 seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval ``(low, high)`` that resamples groups, not samples.
+
+    Frames (or videos) of one identity are correlated, so resampling them one by one makes the
+    interval far too narrow. Each replicate draws as many groups as ``groups`` holds, with
+    replacement, and concatenates all their samples from every array in ``arrays`` (a group drawn
+    twice contributes twice); ``metric_fn(*resampled_arrays)`` returns a float. The interval is
+    the (1 - level) / 2 and (1 + level) / 2 percentiles of the replicate values. The draws come
+    from ``np.random.default_rng(seed)``, so a seed gives the same interval every time. A replicate
+    on which ``metric_fn`` raises ValueError (say, no bona fide sample was drawn) is skipped; more
+    than half skipped raises ValueError. Example, the test HTER at the dev EER threshold with one
+    group per identity::
+
+        _, threshold = eer(dev_scores, dev_labels)
+        low, high = bootstrap_ci(lambda s, y: pad_metrics(s, y, threshold)["hter"],
+                                 test_identities, test_scores, test_labels)
+    """
+    groups = np.asarray(groups)
+    if groups.ndim != 1 or groups.size == 0:
+        raise ValueError(f"groups must be a non-empty 1-D array, got shape {groups.shape}")
+    if not arrays:
+        raise ValueError("bootstrap_ci needs at least one array to resample after groups")
+    arrays = [np.asarray(values) for values in arrays]
+    for position, values in enumerate(arrays):
+        if values.ndim == 0 or len(values) != groups.size:
+            raise ValueError(f"arrays[{position}] must have one entry per group id "
+                             f"({groups.size}), got shape {values.shape}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+        raise ValueError(f"n_boot must be a positive integer, got {n_boot!r}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+
+    _, group_of_sample, sizes = np.unique(groups, return_inverse=True, return_counts=True)
+    by_group = np.argsort(group_of_sample, kind="stable")  # sample indices, group after group
+    starts = np.cumsum(sizes) - sizes  # where each group begins in by_group
+    draws = np.random.default_rng(seed).integers(0, sizes.size, size=(n_boot, sizes.size))
+    values, skipped, first_error = [], 0, None
+    for drawn in draws:
+        lengths = sizes[drawn]
+        offsets = np.cumsum(lengths) - lengths  # where each drawn group begins in the replicate
+        positions = np.repeat(starts[drawn] - offsets, lengths) + np.arange(lengths.sum())
+        picked = by_group[positions]
+        try:
+            values.append(float(metric_fn(*(array[picked] for array in arrays))))
+        except ValueError as error:
+            skipped += 1
+            first_error = first_error if first_error is not None else error
+    if 2 * skipped > n_boot:
+        reason = " ".join(str(first_error).split())  # one line
+        raise ValueError(f"metric_fn raised ValueError on {skipped} of {n_boot} bootstrap "
+                         f"replicates (more than half), first: {reason}")
+    low, high = np.percentile(values, [50 * (1 - level), 50 * (1 + level)])
+    return float(low), float(high)

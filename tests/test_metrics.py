@@ -7,6 +7,8 @@ from sklearn.metrics import roc_auc_score, roc_curve
 
 from faslearn.metrics import (
     auc,
+    bootstrap_ci,
+    bpcer_at_apcer,
     eer,
     evaluate,
     evaluate_optimistic_test_threshold,
@@ -254,6 +256,226 @@ def metrics_with_pai(pai, **kwargs):
      "pai must be constant within a video, but video 'a' has both 'print' and 'replay'"),
 ])
 def test_bad_pai_threshold_and_video_inputs(call, message):
+    with pytest.raises(ValueError, match=message) as error:
+        call()
+    assert "\n" not in str(error.value)
+
+
+def test_bpcer_at_apcer_max_and_pooled_pick_different_thresholds_by_hand():
+    # bona fide: 0.35 0.45 0.75 0.95;  print: 0.1 0.2 0.3 0.4;  replay: 0.15 0.5;  target 25 %.
+    # Pooled (6 attacks): t = 0.4 accepts 0.4, 0.5 -> 2/6 > 1/4; t = 0.45 accepts 0.5 -> 1/6 <= 1/4,
+    #   BPCER = 1/4 (0.35 rejected); t = 0.5 would reject 0.45 too. -> t = 0.45, BPCER 1/4.
+    # Max: replay accepts 0.5 for every t <= 0.5 -> APCER_replay = 1/2 > 1/4; t = 0.75 accepts no
+    #   attack, BPCER = 2/4. -> t = 0.75, BPCER 1/2, APCER 0.
+    scores = [0.35, 0.45, 0.75, 0.95, 0.1, 0.2, 0.3, 0.4, 0.15, 0.5]
+    labels = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]
+    pai = ["bona_fide"] * 4 + ["print"] * 4 + ["replay"] * 2
+    pooled = bpcer_at_apcer(scores, labels, pai, apcer=0.25, aggregate="pooled")
+    assert pooled == {"threshold": 0.45, "bpcer": 0.25, "apcer": pytest.approx(1 / 6)}
+    assert bpcer_at_apcer(scores, labels, apcer=0.25) == pooled  # no PAI: one species = pooled
+    per_species = bpcer_at_apcer(scores, labels, pai, apcer=0.25)
+    assert per_species == {"threshold": 0.75, "bpcer": 0.5, "apcer": 0.0}
+    # The pooled operating point hides a replay weak spot: half the replays get through.
+    assert pad_metrics(scores, labels, 0.45, pai)["apcer_per_pai"]["replay"] == 0.5
+    # One step looser than 0.75 with fewer rejects (t = 0.45) breaks the per-species target.
+    assert pad_metrics(scores, labels, 0.45, pai)["apcer"] > 0.25
+
+
+def test_bpcer_at_apcer_keeps_tied_scores_together():
+    # Attacks 0.6, 0.6, 0.1, 0.1 at target 25 %: no threshold accepts just one of the tied 0.6, so
+    # APCER jumps 0 -> 1/2 and the threshold must pass 0.6; the next score is bona fide 0.8.
+    scores, labels = [0.5, 0.8, 0.9, 0.95, 0.6, 0.6, 0.1, 0.1], [1, 1, 1, 1, 0, 0, 0, 0]
+    assert bpcer_at_apcer(scores, labels, apcer=0.25) == {
+        "threshold": 0.8, "bpcer": 0.25, "apcer": 0.0}
+    # A bona fide and an attack tied at 0.5 are accepted together: APCER 1/2 allows t = 0.5 ...
+    scores, labels = [0.5, 0.9, 0.5, 0.1], [1, 1, 0, 0]
+    assert bpcer_at_apcer(scores, labels, apcer=0.5) == {
+        "threshold": 0.5, "bpcer": 0.0, "apcer": 0.5}
+    # ... anything stricter rejects both, and the next threshold is 0.9.
+    assert bpcer_at_apcer(scores, labels, apcer=0.49) == {
+        "threshold": 0.9, "bpcer": 0.5, "apcer": 0.0}
+    # An attack tied with the top bona fide score: only "accept nothing" (t = +inf) meets 40 %.
+    assert bpcer_at_apcer([0.2, 0.9, 0.9, 0.1], [1, 1, 0, 0], apcer=0.4) == {
+        "threshold": np.inf, "bpcer": 1.0, "apcer": 0.0}
+
+
+def test_bpcer_at_apcer_prefers_the_lower_apcer_at_equal_bpcer():
+    # Bona fide 0.8, 0.9; attacks 0.1, 0.5, 0.6, 0.7; target 50 %. t = 0.6, 0.7 and 0.8 all keep
+    # BPCER = 0 within the target (APCER 2/4, 1/4, 0): the highest, 0.8, dominates the others.
+    result = bpcer_at_apcer([0.8, 0.9, 0.1, 0.5, 0.6, 0.7], [1, 1, 0, 0, 0, 0], apcer=0.5)
+    assert result == {"threshold": 0.8, "bpcer": 0.0, "apcer": 0.0}
+
+
+def brute_force_operating_points(scores, labels, pai, aggregate):
+    """(thresholds, APCER, BPCER) at every unique score and +inf, straight from the definitions."""
+    thresholds = np.append(np.unique(scores), np.inf)
+    accepted = scores[None, :] >= thresholds[:, None]
+    attack = labels == 0
+    groups = [attack] if aggregate == "pooled" else [pai == name for name in set(pai[attack])]
+    apcer = np.max([accepted[:, members].mean(axis=1) for members in groups], axis=0)
+    bpcer = (~accepted[:, labels == 1]).mean(axis=1)
+    return thresholds, apcer, bpcer
+
+
+@pytest.mark.parametrize("seed, tied", SCORE_CASES)
+@pytest.mark.parametrize("target", [0.0, 0.01, 0.05, 0.3])
+@pytest.mark.parametrize("aggregate", ["max", "pooled"])
+def test_bpcer_at_apcer_is_the_best_feasible_threshold(seed, tied, target, aggregate):
+    scores, labels = random_scores(seed, tied)
+    # Three attack species of unequal size, the third shifted up (a harder attack).
+    species = np.array(["print", "replay", "mask"])[np.arange(300) % 7 % 3]
+    scores = scores + 0.5 * ((labels == 0) & (species == "mask"))
+    pai = np.where(labels == 1, "bona_fide", species).astype(object)
+    result = bpcer_at_apcer(scores, labels, pai, apcer=target, aggregate=aggregate)
+
+    thresholds, apcer, bpcer = brute_force_operating_points(scores, labels, pai, aggregate)
+    feasible = apcer <= target
+    assert result["apcer"] <= target
+    assert result["bpcer"] == bpcer[feasible].min()
+    assert result["apcer"] == apcer[feasible & (bpcer == result["bpcer"])].min()
+    # The reported numbers are pad_metrics' at the reported threshold.
+    at_threshold = pad_metrics(scores, labels, result["threshold"], pai)
+    key = "apcer" if aggregate == "max" else "apcer_pooled"
+    assert (at_threshold[key], at_threshold["bpcer"]) == (result["apcer"], result["bpcer"])
+    # One step looser: the highest threshold that rejects fewer bona fide breaks the target.
+    looser = thresholds[bpcer < result["bpcer"]]
+    if looser.size:
+        assert pad_metrics(scores, labels, looser.max(), pai)[key] > target
+    if aggregate == "pooled":  # pooled APCER is the FPR of the ROC curve
+        assert result["bpcer"] == pytest.approx(1 - tpr_at_fpr(scores, labels, target), abs=1e-12)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: bpcer_at_apcer(GOOD_SCORES, GOOD_LABELS, apcer=1.5),
+     r"apcer must be in \[0, 1\], got 1.5"),
+    (lambda: bpcer_at_apcer(GOOD_SCORES, GOOD_LABELS, aggregate="mean"),
+     "aggregate must be 'max' or 'pooled', got 'mean'"),
+    (lambda: bpcer_at_apcer(GOOD_SCORES, GOOD_LABELS, ["print", None, None, None]),
+     r"sample 1 is an attack \(label 0\) but its PAI is None"),
+    (lambda: bpcer_at_apcer([0.1, 0.9], [1, 1]), "need both bona fide"),
+])
+def test_bpcer_at_apcer_rejects_bad_input(call, message):
+    with pytest.raises(ValueError, match=message) as error:
+        call()
+    assert "\n" not in str(error.value)
+
+
+def identity_scores(n_identities, frames, seed=0, spread=1.0, noise=0.3):
+    """``frames`` correlated frames per identity: a shared identity offset plus a little noise."""
+    rng = np.random.default_rng(seed)
+    identity_labels = np.arange(n_identities) % 2
+    offsets = 1.5 * identity_labels + spread * rng.normal(size=n_identities)
+    identities = np.repeat(np.arange(n_identities), frames)
+    scores = offsets[identities] + noise * rng.normal(size=identities.size)
+    return identities, scores, identity_labels[identities]
+
+
+def test_bootstrap_ci_is_deterministic_for_a_seed():
+    identities, scores, labels = identity_scores(40, 10)
+    first = bootstrap_ci(auc, identities, scores, labels, n_boot=200, seed=3)
+    assert bootstrap_ci(auc, identities, scores, labels, n_boot=200, seed=3) == first
+    assert bootstrap_ci(auc, identities, scores, labels, n_boot=200, seed=4) != first
+    assert isinstance(first[0], float) and first[0] < first[1]
+
+
+def test_bootstrap_ci_brackets_the_point_estimate_of_the_docstring_example():
+    _, dev_scores, dev_labels = identity_scores(40, 10, seed=1)
+    test_identities, test_scores, test_labels = identity_scores(50, 10, seed=2)
+    _, threshold = eer(dev_scores, dev_labels)
+    point = pad_metrics(test_scores, test_labels, threshold)["hter"]
+    low, high = bootstrap_ci(lambda s, y: pad_metrics(s, y, threshold)["hter"],
+                             test_identities, test_scores, test_labels, n_boot=500)
+    assert 0 <= low < point < high <= 1
+    # A wider level gives a wider interval from the same replicates.
+    low_99, high_99 = bootstrap_ci(lambda s, y: pad_metrics(s, y, threshold)["hter"],
+                                   test_identities, test_scores, test_labels, n_boot=500,
+                                   level=0.99)
+    assert low_99 <= low and high <= high_99
+
+
+def test_bootstrap_ci_resamples_whole_groups_with_replacement():
+    groups = np.array(["a", "a", "a", "b", "c", "c"])
+    sizes = {"a": 3, "b": 1, "c": 2}
+    most_copies = []
+
+    def check(drawn_groups, sample_index):
+        assert (groups[sample_index] == drawn_groups).all()  # the arrays are resampled together
+        names, counts = np.unique(drawn_groups, return_counts=True)
+        assert all(count % sizes[name] == 0 for name, count in zip(names, counts))  # whole groups
+        copies = [count // sizes[name] for name, count in zip(names, counts)]
+        assert sum(copies) == 3  # as many groups drawn as there are
+        most_copies.append(max(copies))
+        return float(len(sample_index))
+
+    bootstrap_ci(check, groups, groups, np.arange(6), n_boot=50)
+    assert len(most_copies) == 50 and max(most_copies) >= 2  # some group drawn more than once
+
+
+def test_bootstrap_ci_widens_when_frames_of_a_few_identities_are_correlated():
+    # 10 identities x 50 near-identical frames: 10 independent units, not 500.
+    identities, scores, _ = identity_scores(10, 50, spread=1.0, noise=0.1)
+    by_identity = bootstrap_ci(np.mean, identities, scores)
+    by_frame = bootstrap_ci(np.mean, np.arange(scores.size), scores)
+    width_identity = by_identity[1] - by_identity[0]
+    width_frame = by_frame[1] - by_frame[0]
+    assert width_identity > 3 * width_frame
+    assert by_identity[0] < np.mean(scores) < by_identity[1]
+
+
+def test_bootstrap_ci_skips_failed_replicates_and_raises_when_most_fail():
+    groups, values = np.arange(20), np.arange(20.0)
+    replicate_means = []
+    bootstrap_ci(lambda v: replicate_means.append(np.mean(v)) or 0.0, groups, values, n_boot=10)
+
+    def fail_on(calls_to_fail):
+        calls = []
+
+        def metric(resampled):
+            calls.append(None)
+            if len(calls) in calls_to_fail:
+                raise ValueError("only one class\nin this replicate")
+            return float(np.mean(resampled))
+        return metric
+
+    # Half of 10 replicates failing is tolerated; the interval comes from the other half.
+    low, high = bootstrap_ci(fail_on({1, 2, 3, 4, 5}), groups, values, n_boot=10)
+    assert (low, high) == tuple(np.percentile(replicate_means[5:], [2.5, 97.5]))
+    with pytest.raises(ValueError, match=r"on 6 of 10 bootstrap replicates \(more than half\), "
+                                         "first: only one class in this replicate") as error:
+        bootstrap_ci(fail_on({1, 2, 3, 4, 5, 6}), groups, values, n_boot=10)
+    assert "\n" not in str(error.value)
+
+    # Realistic: 2 bona fide and 2 attack identities; 1 in 8 replicates draws one class only.
+    skipped = []
+
+    def counted_auc(scores, labels):
+        try:
+            return auc(scores, labels)
+        except ValueError:
+            skipped.append(None)
+            raise
+    scores, labels = [0.9, 0.8, 0.1, 0.2, 0.7, 0.6, 0.4, 0.3], [1, 1, 0, 0, 1, 1, 0, 0]
+    assert bootstrap_ci(counted_auc, [0, 0, 1, 1, 2, 2, 3, 3], scores, labels) == (1.0, 1.0)
+    assert 50 < len(skipped) < 250
+    with pytest.raises(ValueError, match="1000 of 1000 .* first: need both bona fide"):
+        bootstrap_ci(auc, [0, 0, 1], [0.9, 0.8, 0.7], [1, 1, 1])  # a bona fide only subset
+    # Other exceptions are bugs in metric_fn and propagate.
+    with pytest.raises(TypeError):
+        bootstrap_ci(lambda v: 1 / "x", groups, values, n_boot=10)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: bootstrap_ci(np.mean, [[0, 1]], [0.1, 0.2]),
+     r"groups must be a non-empty 1-D array, got shape \(1, 2\)"),
+    (lambda: bootstrap_ci(np.mean, [0, 1]), "needs at least one array"),
+    (lambda: bootstrap_ci(auc, [0, 1], [0.1, 0.2], [0, 1, 1]),
+     r"arrays\[1\] must have one entry per group id \(2\), got shape \(3,\)"),
+    (lambda: bootstrap_ci(np.mean, [0, 1], [0.1, 0.2], n_boot=0),
+     "n_boot must be a positive integer, got 0"),
+    (lambda: bootstrap_ci(np.mean, [0, 1], [0.1, 0.2], level=95),
+     r"level must be in \(0, 1\), got 95"),
+])
+def test_bootstrap_ci_rejects_bad_input(call, message):
     with pytest.raises(ValueError, match=message) as error:
         call()
     assert "\n" not in str(error.value)

@@ -1,12 +1,19 @@
-"""Smoke-run every training notebook with tiny parameters, and check the papermill harness itself.
+"""Smoke-run every training notebook with tiny parameters, check the papermill harness itself, and
+the sweeps of train_cdcn.ipynb (scripts/run_sweep.py and the course sweep configs).
 
 A training notebook joins these tests by storing its tiny, CPU-quick parameters in its metadata:
 ``"metadata": {"faslearn": {"smoke_parameters": {"epochs": 1, "max_steps": 2}}, ...}``.
 """
+import ast
+import importlib.util
+import json
+import os
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
+import yaml
 from papermill_harness import run_papermill
 
 TRAINING_NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks" / "training").glob("*.ipynb"))
@@ -73,3 +80,170 @@ def test_harness_refuses_a_notebook_without_parameters_cell(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), notebook)
     with pytest.raises(ValueError, match="expected a cell tagged 'parameters'"):
         run_papermill(notebook, {"x": 2}, tmp_path)
+
+
+# The sweeps of train_cdcn.ipynb (scripts/run_sweep.py) and the configs behind notebook 02's comparison
+
+REPO = Path(__file__).resolve().parents[1]
+TRAIN_NOTEBOOK = REPO / "notebooks" / "training" / "train_cdcn.ipynb"
+SWEEP_CONFIGS = sorted((REPO / "notebooks" / "training" / "configs").glob("course_sweep*.yaml"))
+# the sweeps that compare supervisions on one backbone (course_sweep.yaml made the shipped results)
+FAIR_SWEEPS = [path for path in SWEEP_CONFIGS if path.stem in ("course_sweep_fair", "course_sweep_gpu")]
+SAME_BACKBONE = {"cdcn_binary", "cdcn", "multitask"}  # one CDCN backbone, three supervisions
+
+
+def load_run_sweep():
+    spec = importlib.util.spec_from_file_location("run_sweep", REPO / "scripts" / "run_sweep.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def notebook_parameter_names(notebook) -> set[str]:
+    cell = next(c for c in nbformat.read(notebook, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
+    return {target.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
+            for target in node.targets}
+
+
+@pytest.mark.parametrize("config_path", FAIR_SWEEPS, ids=lambda path: path.stem)
+def test_course_sweep_compares_supervision_on_one_backbone(config_path):
+    from faslearn.data import DOMAINS
+
+    run_sweep = load_run_sweep()
+    config = yaml.safe_load(config_path.read_text())
+    runs = list(run_sweep.expand(config).values())
+    assert (REPO / config["notebook"]) == TRAIN_NOTEBOOK
+    for parameters in runs:
+        assert set(parameters) <= notebook_parameter_names(TRAIN_NOTEBOOK) - {"output_dir"}, parameters
+    theta = config["defaults"]["theta"]
+    data = {(r["protocol"], r["target"]) for r in runs}
+    assert {protocol for protocol, _ in data} == {"intra", "leave_one_out"}
+    for protocol, target in data:
+        group = [r for r in runs if (r["protocol"], r["target"]) == (protocol, target)]
+        seeds = {r["seed"] for r in group}
+        assert len(seeds) >= 3, (protocol, target)
+        for seed in seeds:
+            same = [r for r in group if r["seed"] == seed and r["model"] in SAME_BACKBONE and r["theta"] == theta]
+            assert sorted(r["model"] for r in same) == sorted(SAME_BACKBONE), (protocol, target, seed)
+            # the same width, θ and budget: only the supervision differs
+            budget = {k: {r[k] for r in same} for k in ("width", "epochs", "batch_size", "lr", "image_size")}
+            assert all(len(values) == 1 for values in budget.values()), (protocol, target, seed, budget)
+            reference = [r for r in group if r["seed"] == seed and r["model"] == "resnet18"]
+            assert len(reference) == 1 and reference[0]["epochs"] == same[0]["epochs"], (protocol, target, seed)
+    # the θ sweep: CDCN on the unseen domain, every θ at every seed
+    thetas = {}
+    for r in runs:
+        if r["model"] == "cdcn" and r["protocol"] == "leave_one_out" and r["target"] == "night":
+            thetas.setdefault(r["theta"], set()).add(r["seed"])
+    assert {0.0, 0.4, 0.7, 1.0} <= set(thetas) and all(len(seeds) >= 3 for seeds in thetas.values())
+
+    widths = {r["width"] for r in runs if r["model"] != "resnet18"}
+    devices = {r["device"] for r in runs}
+    if config_path.stem == "course_sweep_gpu":
+        assert devices == {"cuda"} and widths == {1.0} and {r["batch_size"] for r in runs} == {64}
+        assert data == {(p, t) for p in ("intra", "leave_one_out") for t in DOMAINS}
+    else:
+        assert devices == {"cpu"} and len(widths) == 1 and 0.25 <= widths.pop() <= 0.5
+
+
+def test_every_course_sweep_has_its_own_output_root():
+    assert len(FAIR_SWEEPS) == 2
+    output_roots = {yaml.safe_load(path.read_text())["output_root"] for path in SWEEP_CONFIGS}
+    assert len(output_roots) == len(SWEEP_CONFIGS)  # run names omit device and epochs: one folder per sweep
+
+
+def test_run_names_and_name_clashes():
+    run_sweep = load_run_sweep()
+    base = {"dataset": "faslearn", "protocol": "intra", "target": "night", "theta": 0.7, "width": 0.5, "seed": 1}
+    assert run_sweep.run_name({**base, "model": "cdcn_binary"}) == "cdcn_binary-intra-night-theta0.7-width0.5-seed1"
+    assert run_sweep.run_name({**base, "model": "resnet18", "width": 1.0}) == "resnet18-intra-night-seed1"
+    config = {"defaults": base, "grid": [{"model": "cdcn", "epochs": 3}, {"model": "cdcn", "epochs": [3, 6]}]}
+    with pytest.raises(ValueError, match=r"run cdcn-intra-night-theta0.7-width0.5-seed1 with different \['epochs'\]"):
+        run_sweep.expand(config)
+
+
+def fake_result(parameters, labels, pai, video, scores):
+    splits = {split: {"scores": scores, "labels": labels, "pai": pai, "video": video} for split in ("dev", "test")}
+    history = [{"epoch": e, "lr": 0.001, "train_loss": 0.5 / e, "dev_loss": 0.6 / e, "dev_eer": 0.2,
+                "dev_acer": 0.25, "test_hter": 0.3, "test_acer": 0.35, "test_auc": 0.8, "test_apcer_pooled": 0.1}
+               for e in (1, 2)]
+    return {"parameters": parameters, "model_parameters": {"total": 10, "backbone": 7, "heads": 3},
+            "device_used": "cpu", "history": history, "train_seconds": 12.34, "metrics": {"hter": 0.3, "acer": 0.35},
+            "splits": splits}
+
+
+def test_collect_keeps_frames_per_protocol_and_target_and_the_dev_loss_per_epoch(tmp_path):
+    run_sweep = load_run_sweep()
+    config = {"notebook": str(TRAIN_NOTEBOOK), "output_root": str(tmp_path / "runs"),
+              "defaults": {"dataset": "faslearn", "protocol": "intra", "theta": 0.7, "width": 0.5, "epochs": 2},
+              "grid": [{"model": ["cdcn_binary", "cdcn"], "target": ["night", "office"], "seed": 0}]}
+    runs = run_sweep.expand(config)
+    assert len(runs) == 4
+    for name, parameters in runs.items():
+        target = parameters["target"]
+        result = fake_result({**parameters, "lr": 0.001}, [1, 0, 0], ["bona_fide", "print_1", "replay_1"],
+                             [f"{target}/{i}" for i in range(3)], [0.9, 0.1234567, -2.0])
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        (tmp_path / "runs" / name / "results.json").write_text(json.dumps(result))
+    config_path = tmp_path / "sweep.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    out = tmp_path / "collected.json"
+    run_sweep.collect(config, runs, config_path, out)
+
+    collected = json.loads(out.read_text())
+    assert set(collected["splits"]) == {"intra-night", "intra-office"}
+    assert collected["splits"]["intra-office"]["test"]["video"] == ["office/0", "office/1", "office/2"]
+    run = collected["runs"]["cdcn_binary-intra-office-theta0.7-width0.5-seed0"]
+    assert run["frames"] == "intra-office" and run["model_parameters"]["backbone"] == 7
+    assert [record["dev_loss"] for record in run["history"]] == [0.6, 0.3]
+    assert set(run["history"][0]) == set(run_sweep.HISTORY_KEYS)
+    assert run["scores"]["test"] == [0.9, 0.1235, -2.0]  # float16 precision
+
+    # a finished run made with other parameters is refused, not silently mixed in
+    runs[name] = {**runs[name], "epochs": 3}
+    with pytest.raises(ValueError, match="epochs=2, not 3"):
+        run_sweep.collect(config, runs, config_path, out)
+
+
+def test_missing_kernel_is_reported_with_the_fix():
+    run_sweep = load_run_sweep()
+    run_sweep.check_kernel("python3")
+    with pytest.raises(SystemExit, match="ipykernel install"):
+        run_sweep.check_kernel("no-such-kernel-faslearn")
+
+
+@pytest.mark.papermill
+def test_sweep_trains_cdcn_binary_through_papermill(tmp_path, monkeypatch):
+    """A one-run sweep: run_sweep runs train_cdcn.ipynb in a kernel, results.json holds what
+    notebook 02 needs (the dev loss per epoch, scores with labels and attack species, parameter
+    counts), a second call skips it, and collect gathers it."""
+    from faslearn.models.baselines import CDCNBinary
+
+    monkeypatch.setenv("PYTHONPATH", os.environ.get("PYTHONPATH", ""))  # run_all prepends the checkout
+    run_sweep = load_run_sweep()
+    config = {"notebook": str(TRAIN_NOTEBOOK.relative_to(REPO)), "output_root": str(tmp_path / "runs"),
+              "defaults": {"dataset": "faslearn", "target": "night", "theta": 0.7, "width": 0.125, "epochs": 2,
+                           "max_train_samples": 64, "device": "cpu", "cpu_threads": 1},
+              "grid": [{"model": "cdcn_binary", "protocol": "intra", "seed": 0}]}
+    runs = run_sweep.expand(config)
+    run_sweep.run_all(config, runs)
+    (name,) = runs
+    result = json.loads((tmp_path / "runs" / name / "results.json").read_text())
+    assert result["parameters"]["model"] == "cdcn_binary"
+    dev_losses = [record["dev_loss"] for record in result["history"]]
+    assert len(dev_losses) == 2 and all(np.isfinite(dev_losses))
+    model = CDCNBinary(theta=0.7, width=0.125)
+    assert result["model_parameters"]["total"] == sum(p.numel() for p in model.parameters())
+    assert result["model_parameters"]["backbone"] == sum(p.numel() for p in model.backbone.parameters())
+    assert 0 <= result["metrics"]["acer"] <= 1
+    for split in ("dev", "test"):
+        data = result["splits"][split]
+        assert len(data["scores"]) == len(data["labels"]) == len(data["pai"]) > 0
+
+    run_sweep.run_all(config, runs)  # done: skipped, not retrained
+    assert len(list((tmp_path / "runs" / name).glob("*.ipynb"))) == 1
+    out = tmp_path / "collected.json"
+    config_path = tmp_path / "sweep.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    run_sweep.collect(config, runs, config_path, out)
+    assert json.loads(out.read_text())["runs"][name]["frames"] == "intra-night"

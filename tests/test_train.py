@@ -1,4 +1,5 @@
-"""The training loop and its checkpoints, on the toy task of ``tests/_toy.py`` (CPU, seconds)."""
+"""The training loop and its checkpoints, on the toy task of ``tests/_toy.py`` (CPU, seconds); and
+the three models that train_cdcn.ipynb compares on one CDCN backbone."""
 import hashlib
 import json
 import math
@@ -16,6 +17,9 @@ from sklearn.metrics import roc_auc_score
 from _toy import ToyFaces, loaders, loss_fn, score_fn, tiny_net, train_toy
 from faslearn.checkpoints import (file_sha256, load_checkpoint, load_or_train, load_weights,
                                   save_checkpoint)
+from faslearn.losses import BINARY
+from faslearn.models.baselines import CDCNBinary, MultiTaskNet, cdcn_backbone
+from faslearn.models.cdc import CDCN, Conv2dCD, MultiScaleCDCFeatures
 from faslearn.train import History, fit, predict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -226,3 +230,69 @@ def test_bf16_mixed_precision_on_cpu(tmp_path):
     plain.load_state_dict(model.state_dict())
     x = torch.randn(4, 3, 8, 8)
     assert torch.equal(model.eval()(x), plain.eval()(x))
+
+
+# The supervision comparison: cdcn_binary, cdcn and multitask differ in their heads and losses only
+
+
+def same_backbone_models(theta, width):
+    """{model name of train_cdcn.ipynb: (model, its backbone)}, each built after torch.manual_seed(0)."""
+    builders = {
+        "cdcn_binary": lambda: CDCNBinary(theta=theta, width=width),
+        "cdcn": lambda: CDCN(theta=theta, width=width),
+        "multitask": lambda: MultiTaskNet("cdcn", reflection_channels=1, theta=theta, width=width),
+    }
+    models = {}
+    for name, build in builders.items():
+        torch.manual_seed(0)
+        model = build()
+        models[name] = (model, model.features if name == "cdcn" else model.backbone)
+    return models
+
+
+@pytest.mark.parametrize("theta, width", [(0.7, 0.25), (0.0, 0.5), (1.0, 0.125)])
+def test_binary_depth_and_multitask_models_share_one_backbone(theta, width):
+    models = same_backbone_models(theta, width)
+    torch.manual_seed(0)
+    reference = cdcn_backbone(theta=theta, width=width).state_dict()
+    assert len(reference) > 0
+    for name, (model, backbone) in models.items():
+        assert type(backbone) is MultiScaleCDCFeatures, name
+        state = backbone.state_dict()
+        assert [(k, v.shape) for k, v in state.items()] == [(k, v.shape) for k, v in reference.items()], name
+        # the same seed gives the same initial backbone: the runs of one seed start from one trunk
+        assert all(torch.equal(state[k], reference[k]) for k in reference), name
+        assert {m.theta for m in backbone.modules() if isinstance(m, Conv2dCD)} == {theta}, name
+        # every parameter outside the backbone is a head's
+        heads = {k for k in model.state_dict() if not k.startswith(("features.", "backbone."))}
+        assert len(model.state_dict()) == len(state) + len(heads), name
+    # cdcn_binary's head is the multi-task net's binary head
+    binary_head = models["cdcn_binary"][0].binary_head.state_dict()
+    multitask_head = models["multitask"][0].binary_head.state_dict()
+    assert [(k, v.shape) for k, v in binary_head.items()] == [(k, v.shape) for k, v in multitask_head.items()]
+
+
+def test_cdcn_binary_trains_on_the_binary_objective():
+    model = CDCNBinary(theta=0.7, width=0.125)
+    batch = {"image": torch.randn(4, 3, 32, 32), "label": torch.tensor([1, 0, 1, 0])}
+    logit = model(batch["image"])
+    assert logit.shape == (4,)
+    assert torch.equal(BINARY.score(logit, batch), logit)  # scored by its logit
+    BINARY.loss(logit, batch).backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_same_backbone_parameter_counts():
+    """The counts train_cdcn.ipynb prints (and the sweep configs quote): total and backbone."""
+    def count(module):
+        return sum(p.numel() for p in module.parameters())
+
+    expected = {  # width: backbone, cdcn_binary, cdcn, multitask
+        0.25: (108_854, 164_343, 141_350, 276_345),
+        0.5: (433_132, 543_917, 562_636, 766_511),
+        1.0: (1_727_960, 1_949_337, 2_245_016, 2_393_115),
+    }
+    for width, (backbone, *totals) in expected.items():
+        models = same_backbone_models(0.7, width)
+        assert {count(b) for _, b in models.values()} == {backbone}, width
+        assert [count(m) for m, _ in models.values()] == totals, width

@@ -1,5 +1,12 @@
-"""Baselines: a ResNet-18 binary classifier and a multi-task network with depth, reflection and
-binary heads on one shared backbone (the "multi-task learning" diagram of seeds/000).
+"""Baselines: a ResNet-18 binary classifier, a multi-task network with depth, reflection and
+binary heads on one shared backbone (the "multi-task learning" diagram of seeds/000), and CDCNBinary,
+CDCN's backbone with the multi-task network's binary head alone.
+
+CDCN, CDCNBinary and MultiTaskNet("cdcn") share one backbone, CDCN's ``features`` (built by
+`cdcn_backbone`): at the same ``theta`` and ``width`` their backbones have the same layers, the
+same state-dict keys and shapes and, built after the same seed, the same initial weights. They
+differ only in their heads and in what supervises them (depth map, live/attack logit, or both
+plus a reflection map), which is the comparison notebook 02 makes.
 
 Nothing here downloads weights: ResNet-18 starts from random weights unless a local safetensors
 file is given.
@@ -53,14 +60,46 @@ def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
     )
 
 
+def cdcn_backbone(theta: float = 0.7, width: float = 1.0) -> nn.Module:
+    """CDCN's backbone: the stem, the three CDC blocks and their multi-scale fusion, exactly as in
+    ``CDCN(theta, width).features`` (a MultiScaleCDCFeatures; ``out_channels`` = 384·width,
+    maps at 1/8 of the input). CDCN builds its features before its head, so after the same seed the
+    weights here are CDCN's initial backbone weights."""
+    return CDCN(theta=theta, width=width).features
+
+
+def _binary_head(channels: int) -> nn.Sequential:
+    """Features (B, channels, h, w) → one logit per image (B, 1): 3×3 conv-BN-ReLU to 64 channels,
+    global average pooling, a linear layer."""
+    return nn.Sequential(_conv_bn_relu(channels, 64), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 1))
+
+
+class CDCNBinary(nn.Module):
+    """CDCN's backbone (`cdcn_backbone`, CDC strength ``theta``, channel multiplier ``width``) with
+    a binary head (MultiTaskNet's): supervision by the live/attack label only, no depth map.
+
+    forward(x), x (B, 3, H, W) → logit (B,), sigmoid(logit) = probability of bona fide. Train and
+    score it with faslearn.losses.BINARY (binary cross-entropy; the logit is the score), like
+    ``resnet18_binary``.
+    """
+
+    def __init__(self, theta: float = 0.7, width: float = 1.0):
+        super().__init__()
+        self.backbone = cdcn_backbone(theta=theta, width=width)
+        self.binary_head = _binary_head(self.backbone.out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.binary_head(self.backbone(x)).squeeze(1)
+
+
 class MultiTaskNet(nn.Module):
     """One shared backbone, three heads, trained with faslearn.losses.multitask_loss:
     L = λ1·L_depth + λ2·L_cls + λ3·L_ref.
 
     backbone: "resnet18" (torchvision ResNet-18 up to layer2, random init: 128 channels at 1/8 of
-    the input) or "cdcn" (CDCN's stem, blocks and multi-scale fusion with CDC strength ``theta``:
-    384 channels at 1/8 of the input; ``width`` multiplies its channels as in CDCN). Maps come out
-    at 1/8 of the input, like CDCN's.
+    the input) or "cdcn" (`cdcn_backbone`: CDCN's stem, blocks and multi-scale fusion with CDC
+    strength ``theta``: 384 channels at 1/8 of the input; ``width`` multiplies its channels as in
+    CDCN). Maps come out at 1/8 of the input, like CDCN's. The binary head is CDCNBinary's.
 
     forward(x), x (B, 3, H, W) → {
         "depth":      (B, H/8, W/8), ≥ 0 (a face for bona fide, zeros for an attack),
@@ -80,7 +119,7 @@ class MultiTaskNet(nn.Module):
             self.backbone = nn.Sequential(r.conv1, r.bn1, r.relu, r.maxpool, r.layer1, r.layer2)
             channels = 128
         elif backbone == "cdcn":
-            self.backbone = CDCN(theta=theta, width=width).features
+            self.backbone = cdcn_backbone(theta=theta, width=width)
             channels = self.backbone.out_channels
         else:
             raise ValueError(f"backbone must be 'resnet18' or 'cdcn', got {backbone!r}")
@@ -90,8 +129,7 @@ class MultiTaskNet(nn.Module):
                                         nn.Conv2d(64, 1, 3, padding=1), nn.ReLU())
         self.reflection_head = nn.Sequential(_conv_bn_relu(channels, 64),
                                              nn.Conv2d(64, reflection_channels, 3, padding=1), nn.Sigmoid())
-        self.binary_head = nn.Sequential(_conv_bn_relu(channels, 64), nn.AdaptiveAvgPool2d(1),
-                                         nn.Flatten(), nn.Linear(64, 1))
+        self.binary_head = _binary_head(channels)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         features = self.backbone(x)
