@@ -204,21 +204,17 @@ def bpcer_at_apcer(scores, labels, pai=None, apcer: float = 0.01, *,
         species = [attack]
     else:
         species = [pai == name for name in dict.fromkeys(pai[attack])]
-    rates = []
-    for members in species:  # APCER of each species (or of the pooled attacks) per threshold
-        species_scores = np.sort(scores[members])
-        accepted = species_scores.size - np.searchsorted(species_scores, thresholds, side="left")
-        rates.append(accepted / species_scores.size)
-    achieved = np.max(rates, axis=0)
-    bona_fide = np.sort(scores[~attack])
-    false_rejects = np.searchsorted(bona_fide, thresholds, side="left")  # non-decreasing in t
+    # APCER of each species (or of the pooled attacks) per threshold, then the worst of them
+    achieved = np.max([_error_counts(scores[members], labels[members], thresholds)[0] / members.sum()
+                       for members in species], axis=0)
+    _, false_rejects = _error_counts(scores, labels, thresholds)  # non-decreasing in t
     # APCER never rises with t, so the feasible thresholds are a top range; the highest one with
     # its lowest false-reject count is feasible too and has the lowest APCER at that BPCER.
     fewest = false_rejects[achieved <= apcer].min()
     best = np.flatnonzero(false_rejects == fewest)[-1]
     return {
         "threshold": float(thresholds[best]),
-        "bpcer": float(false_rejects[best] / bona_fide.size),
+        "bpcer": float(false_rejects[best] / np.sum(~attack)),
         "apcer": float(achieved[best]),
     }
 
