@@ -12,16 +12,18 @@ A benchmark whose attacks can be told apart that way teaches shortcuts, not anti
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from .data import ATTACKS
 from .metrics import evaluate
 
-PROTOCOL_LABELS = {"intra": "intra-domain", "leave_one_out": "leave-one-domain-out"}
+PROTOCOL_LABELS = {"intra": "intra-domain", "leave_one_out": "leave-one-domain-out",
+                   "unseen_attack": "unseen attack species"}
 
 
 def run_protocols(benchmark, method, protocols=("intra", "leave_one_out"), targets=None) -> list[dict]:
     """One result row per (protocol, target domain): dev-threshold metrics on the test rows."""
     results = []
     for protocol in protocols:
-        for target in targets or benchmark.config.domains:
+        for target in targets or (ATTACKS if protocol == "unseen_attack" else benchmark.config.domains):
             rows = benchmark.protocol(protocol, target)
             dev_scores, test_scores = method(benchmark, rows)
             metrics = evaluate(dev_scores, benchmark.label[rows["dev"]], test_scores, benchmark.label[rows["test"]],

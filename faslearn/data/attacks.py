@@ -1,25 +1,37 @@
-"""Presentation attack instruments, modelled from the physics of paper and screens.
+"""Presentation attack instruments, modelled from the physics of paper, screens and masks.
 
 An attack puts a *medium* between the camera and the face: paper that reflects room light
-through ink dots, or a screen that emits light through a grid of coloured sub-pixels. Both are
-rendered at ``oversample`` x the capture resolution so that the camera model
-(``faslearn.data.camera``) can alias them the way a real sensor does.
+through ink dots, a screen that emits light through a grid of coloured sub-pixels, or a mask
+worn on the head. The media are described in physical units, and their fine structure is scaled
+to the capture the way a real camera sees it:
+
+    structure period in sensor pixels = sensor pixels across the face / (face width on the medium
+                                        in inches x lines (or pixels) per inch)
+
+A 150-lpi photo print of a 5-inch face holds 750 halftone cells across it; a webcam that sees the
+face 120 pixels wide gets 0.16 pixel per cell, far finer than its lens resolves. Such a print
+reaches the frame as colour and contrast changes, not as dots. A 100-ppi monitor showing the face
+3 inches wide, filmed at 200 pixels across, has a 0.67-pixel pitch: right at the sensor's limit,
+where the screen grid beats against the sensor grid (moiré).
+
+How much of a periodic structure survives the capture is its *visibility*: the camera's optical
+MTF at the structure's frequency (``faslearn.data.camera.optical_mtf``) times the box filter of
+one radiance pixel. The media below render the structure at that visibility and otherwise keep
+only its mean effect, so the same code draws the crisp dots of a magnified view (visibility 1) and
+the faint aliasing of a real capture.
 
 Print (``print_medium``):
-    ink coverage    c, m, y = 1 - linear(sRGB),  k = min(c, m, y) · black_ink   (a "rich black":
-                    the printer's tone curve makes reflectance follow the photo's linear intensity)
-    halftone        dot_i(x) = [coverage_i(x) > screen_i(x)],  screen_i a clustered-dot cell of
-                    period p rotated by the ink's screen angle (15°, 75°, 0°, 45°)
-    ink spread      dots blurred by a Gaussian of ``ink_spread`` (dot gain)
+    ink coverage    c, m, y = 1 - linear(sRGB),  k = min(c, m, y) · black_ink; dot gain
+                    a' = a + 4 g a (1 - a) (ink spreads into the paper, most at 50 %)
+    halftone        clustered-dot screens of period p at the classic angles (15°, 75°, 0°, 45°)
     reflectance     ρ_R = paper_R (1 - a·dot_c)(1 - a·dot_k), likewise G with m and B with y
-    paper           fibre texture (multiplicative noise), gamut limits (black level, saturation),
-                    gloss (a specular band), bending (a cylinder: foreshortening and shading)
+    paper           fibre texture, gamut limits (saturation), gloss, bending (a cylinder)
 Replay (``screen_medium``):
     emission        E = white_point · (sRGB content)^γ_display + black level (backlight leak)
-    sub-pixels      each screen pixel is an R | G | B stripe triple with dark gaps; the pitch in
-                    camera pixels is near 1, so the sensor grid beats against it: moiré
-    glass           glare from a window (an additive soft highlight), a bezel at the border,
-                    flicker between frames (the refresh rate beats with the frame rate)
+    sub-pixels      R | G | B stripes with dark gaps, pitch p in radiance pixels
+    glass           glare from a window (a soft highlight), flicker between frames
+Mask (``mask_albedo``): a printed texture on a rigid 3D shell: the colours of a print, no skin
+    texture, its own sheen; the wearer's eyes show through the eye holes.
 """
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -34,33 +46,44 @@ SCREEN_ANGLES = np.deg2rad([15.0, 75.0, 0.0, 45.0])  # C, M, Y, K: the classic r
 
 @dataclass(frozen=True)
 class PrintInstrument:
-    """A printer + paper. Lengths in oversampled pixels."""
+    """A printer + paper."""
 
-    halftone_period: float = 3.0
-    ink_spread: float = 0.6
-    ink_absorption: float = 0.96
+    lpi: float = 150.0  # halftone lines per inch
+    face_width_in: float = 5.0  # width of the face crop on the sheet, inches
+    dot_gain: float = 0.1  # peak growth of a 50 % dot (ink spreading into the paper)
+    ink_absorption: float = 0.93
     black_ink: float = 0.5  # black ink laid under dark colours, as a fraction of min(c, m, y)
     saturation: float = 0.8  # gamut: 1 keeps the colours, 0 prints gray
     paper_white: tuple[float, float, float] = (0.92, 0.91, 0.87)
-    paper_texture: float = 0.04
+    paper_texture: float = 0.03  # contrast of the fibres and mottle
     gloss: float = 0.0  # peak of the specular band (0 = matte paper)
     bend: float = 0.3  # half-angle of the cylinder the sheet is bent around, radians
 
 
 @dataclass(frozen=True)
 class ScreenInstrument:
-    """A display. Lengths in oversampled pixels."""
+    """A display."""
 
-    pixel_pitch: float = 4.4
+    ppi: float = 110.0  # display pixels per inch
+    face_width_in: float = 3.0  # width of the face crop on the screen, inches
     fill_factor: float = 0.8  # fraction of each sub-pixel cell that emits
     gamma: float = 2.2
     white_point: tuple[float, float, float] = (1.0, 1.0, 1.0)
     black_level: float = 0.03
     brightness: float = 1.0
     glare: float = 0.15
-    diffuser: float = 0.8  # blur of the anti-glare layer over the sub-pixels, oversampled pixels
-    bezel: float = 0.0  # width of the visible bezel, as a fraction of the frame
+    diffuser: float = 0.3  # blur of the anti-glare layer over the sub-pixels, in screen pixels
     flicker: float = 0.03  # frame-to-frame brightness modulation
+
+
+@dataclass(frozen=True)
+class MaskInstrument:
+    """A rigid mask (paper, resin or plaster) with the face printed on it, worn over the face."""
+
+    saturation: float = 0.7  # gamut of the printed texture
+    smoothing: float = 1.5  # blur of the texture (its print resolution), radiance pixels
+    sheen: float = 0.15  # a uniform waxy specular
+    tint: tuple[float, float, float] = (1.0, 0.97, 0.92)  # the material's own colour
 
 
 def jitter(instrument, rng: np.random.Generator, spread: float = 0.08):
@@ -74,7 +97,12 @@ def jitter(instrument, rng: np.random.Generator, spread: float = 0.08):
     return replace(instrument, **changes)
 
 
-@lru_cache(maxsize=8)
+def structure_period(sensor_pixels: float, face_width_in: float, per_inch: float) -> float:
+    """Period of a medium's structure in sensor pixels (see the module docstring)."""
+    return sensor_pixels / (face_width_in * per_inch)
+
+
+@lru_cache(maxsize=16)
 def pixel_grid(size: int):
     """(y, x) pixel coordinate arrays of a size x size image, float32, computed once per size."""
     y, x = np.mgrid[0:size, 0:size].astype(np.float32)
@@ -82,28 +110,40 @@ def pixel_grid(size: int):
     return y, x
 
 
-def _rotated_coordinates(size: int, angle: float, phase: np.ndarray):
-    y, x = pixel_grid(size)
-    u = x * np.cos(angle) + y * np.sin(angle) + phase[0]
-    v = -x * np.sin(angle) + y * np.cos(angle) + phase[1]
-    return u, v
+def box_visibility(period: float, angle: float = 0.0) -> float:
+    """Contrast of a cosine of ``period`` pixels left after averaging over one pixel's area."""
+    frequency = 1.0 / period
+    return float(abs(np.sinc(frequency * np.cos(angle)) * np.sinc(frequency * np.sin(angle))))
 
 
-def halftone(coverage: np.ndarray, period: float, angle: float, rng: np.random.Generator) -> np.ndarray:
-    """Clustered-dot halftone of one ink: 1 where ink lands, 0 elsewhere.
+def halftone(coverage: np.ndarray, period: float, angle: float, rng: np.random.Generator,
+             visibility: float = 1.0) -> np.ndarray:
+    """Clustered-dot halftone of one ink, as the pixel sees it: the fraction of its area inked.
 
     The screen threshold s(u, v) = 0.5 + 0.25 (cos 2πu/p + cos 2πv/p) grows dots from cell centres,
-    so coverage c prints a dot covering about a fraction c of each cell.
+    so coverage c prints a dot covering about a fraction c of each cell. What reaches a pixel is the
+    mean c plus the dot pattern's deviation from it, attenuated by ``visibility`` and the pixel's
+    own area (``box_visibility``): crisp dots when the cells are large, plain coverage when fine.
     """
-    u, v = _rotated_coordinates(coverage.shape[0], angle, rng.uniform(0, period, 2))
+    if visibility <= 0:
+        return coverage.astype(np.float32)
+    y, x = pixel_grid(coverage.shape[0])
+    phase = rng.uniform(0, period, 2)
+    u = x * np.cos(angle) + y * np.sin(angle) + phase[0]
+    v = -x * np.sin(angle) + y * np.cos(angle) + phase[1]
     screen = 0.5 + 0.25 * (np.cos(2 * np.pi * u / period) + np.cos(2 * np.pi * v / period))
-    return (coverage > screen).astype(np.float32)
+    dots = (coverage > screen).astype(np.float32)
+    kept = visibility * box_visibility(period, angle)
+    return (coverage + kept * (dots - coverage)).astype(np.float32)
 
 
-def print_medium(content: np.ndarray, printer: PrintInstrument, rng: np.random.Generator):
+def print_medium(content: np.ndarray, printer: PrintInstrument, rng: np.random.Generator, period: float,
+                 visibility: float = 1.0):
     """Printed sheet seen flat: ``(reflectance, specular)``, linear, shapes (R, R, 3) and (R, R).
 
-    ``content`` is the sRGB image that was printed, float in [0, 1], at the oversampled size R.
+    ``content`` is the sRGB image that was printed, float in [0, 1], at the rendering size R;
+    ``period`` is the halftone period in pixels of R, ``visibility`` the share of its contrast the
+    camera keeps (1 for a magnified view).
     """
     size = content.shape[0]
     gray = content.mean(axis=2, keepdims=True)
@@ -111,9 +151,8 @@ def print_medium(content: np.ndarray, printer: PrintInstrument, rng: np.random.G
     cmy = 1 - srgb_to_linear(content)
     black = cmy.min(axis=2, keepdims=True) * printer.black_ink
     inks = np.concatenate([cmy, black], axis=2)
-    dots = np.stack([halftone(inks[..., i], printer.halftone_period, SCREEN_ANGLES[i], rng) for i in range(4)], 2)
-    if printer.ink_spread > 0.1:
-        dots = cv2.GaussianBlur(dots, (0, 0), printer.ink_spread)
+    inks = np.clip(inks + 4 * printer.dot_gain * inks * (1 - inks), 0, 1)  # dot gain
+    dots = np.stack([halftone(inks[..., i], period, SCREEN_ANGLES[i], rng, visibility) for i in range(4)], 2)
     absorbed = 1 - printer.ink_absorption * dots
     reflectance = absorbed[..., :3] * absorbed[..., 3:] * np.asarray(printer.paper_white, dtype=np.float32)
     # paper fibres: fine multiplicative noise plus a coarse mottle (made at 1/4 size, then enlarged)
@@ -121,7 +160,7 @@ def print_medium(content: np.ndarray, printer: PrintInstrument, rng: np.random.G
     fibres = (cv2.GaussianBlur(rng.standard_normal((size, size)).astype(np.float32), (0, 0), 1.0)
               + cv2.resize(coarse, (size, size), interpolation=cv2.INTER_LINEAR) * 3)
     reflectance = reflectance * (1 + printer.paper_texture * fibres / (fibres.std() + 1e-6))[..., None]
-    specular = _soft_highlight(size, rng) * printer.gloss
+    specular = soft_highlight(size, rng) * printer.gloss
     reflectance, specular = _bend(reflectance, specular, printer.bend)
     return np.clip(reflectance, 0, 1), specular
 
@@ -141,7 +180,7 @@ def _bend(reflectance: np.ndarray, specular: np.ndarray, bend: float):
     return reflectance * shading[None, :, None], specular
 
 
-def _soft_highlight(size: int, rng: np.random.Generator) -> np.ndarray:
+def soft_highlight(size: int, rng: np.random.Generator) -> np.ndarray:
     """A soft elongated highlight (the mirror image of a window or lamp), peak 1."""
     y, x = (grid / size for grid in pixel_grid(size))
     cx, cy = rng.uniform(0.1, 0.9, 2)
@@ -157,8 +196,8 @@ def subpixel_mask(size: int, pitch: float, fill_factor: float, supersample: int 
 
     Screen pixel (i, j) covers [j p, (j+1) p) x [i p, (i+1) p); its three vertical stripes emit
     red, green and blue through an aperture of ``fill_factor`` of the stripe width and height.
-    A stripe is about one oversampled pixel wide, so each pixel gets the *fraction* of its area
-    that is open (the mask is separable: a row profile times a column profile per colour).
+    A stripe is about one rendering pixel wide, so each pixel gets the *fraction* of its area that
+    is open (exact box integration; the mask is separable: a row profile times a column profile).
     """
     fine = (np.arange(size * supersample, dtype=np.float32) + 0.5) / (supersample * pitch)
     row_open = ((fine % 1) < fill_factor).reshape(size, supersample).mean(axis=1)
@@ -171,40 +210,36 @@ def subpixel_mask(size: int, pitch: float, fill_factor: float, supersample: int 
     return mask / mask.mean(axis=(0, 1), keepdims=True)
 
 
-def screen_medium(content: np.ndarray, screen: ScreenInstrument, rng: np.random.Generator,
-                  flicker_phase: float = 0.0):
-    """Screen showing ``content`` (sRGB float, (R, R, 3)): ``(emission, specular)``, linear."""
+def screen_medium(content: np.ndarray, screen: ScreenInstrument, rng: np.random.Generator, pitch: float,
+                  visibility: float = 1.0, flicker_phase: float = 0.0):
+    """Screen showing ``content`` (sRGB float, (R, R, 3)): ``(emission, specular)``, linear.
+
+    ``pitch`` is the screen's pixel pitch in pixels of R; ``visibility`` the share of the sub-pixel
+    grid's contrast the camera keeps (the optical MTF at the grid's frequency).
+    """
     size = content.shape[0]
-    pixels = max(4, int(round(size / screen.pixel_pitch)))
-    shown = cv2.resize(content, (pixels, pixels), interpolation=cv2.INTER_AREA)  # the panel's resolution
+    pixels = int(round(size / pitch))
+    if pixels < size:  # the panel is coarser than the rendering grid: show its pixels as blocks
+        shown = cv2.resize(content, (pixels, pixels), interpolation=cv2.INTER_AREA)
+        shown = cv2.resize(shown, (size, size), interpolation=cv2.INTER_NEAREST)
+    else:
+        shown = content
     emitted = np.power(np.clip(shown, 0, 1), screen.gamma) * np.asarray(screen.white_point, dtype=np.float32)
-    emitted = screen.black_level + (1 - screen.black_level) * emitted
-    emitted = cv2.resize(emitted, (size, size), interpolation=cv2.INTER_NEAREST)  # each pixel a block
-    emission = emitted * subpixel_mask(size, screen.pixel_pitch, screen.fill_factor)
-    if screen.diffuser > 0.1:
-        emission = cv2.GaussianBlur(emission, (0, 0), screen.diffuser)
+    emission = screen.black_level + (1 - screen.black_level) * emitted
+    if visibility > 0.01:  # (the mask integrates each pixel's area exactly: no box factor here)
+        mask = subpixel_mask(size, pitch, screen.fill_factor)
+        emission = emission * (1 + visibility * (mask - 1))
+    if screen.diffuser * pitch > 0.3:
+        emission = cv2.GaussianBlur(emission, (0, 0), screen.diffuser * pitch)
     emission *= screen.brightness * (1 + screen.flicker * np.sin(flicker_phase))
-    if screen.bezel > 0.005:
-        border = int(round(screen.bezel * size))
-        inner = cv2.resize(emission, (size - 2 * border, size - 2 * border), interpolation=cv2.INTER_AREA)
-        emission = np.full_like(emission, 0.01)
-        emission[border:size - border, border:size - border] = inner
-    specular = _soft_highlight(size, rng) * screen.glare
+    specular = soft_highlight(size, rng) * screen.glare
     return emission, specular
 
 
-def print_radiance(content, printer, illumination, rng):
-    """Light leaving a printed sheet: reflectance x room light + gloss. Returns (radiance, specular)."""
-    reflectance, specular = print_medium(content, printer, rng)
-    return reflectance * illumination + specular[..., None] * illumination.mean(), specular
-
-
-def screen_radiance(content, screen, illumination, rng, flicker_phase=0.0):
-    """Light leaving a screen: its own emission + room light mirrored by the glass. (radiance, specular)"""
-    emission, specular = screen_medium(content, screen, rng, flicker_phase)
-    return emission + specular[..., None] * illumination, specular
-
-
-def bona_fide_radiance(face_srgb: np.ndarray, illumination: np.ndarray) -> np.ndarray:
-    """Light leaving a live face: its (linear) albedo x room light."""
-    return srgb_to_linear(face_srgb) * illumination
+def mask_albedo(content: np.ndarray, mask: MaskInstrument) -> np.ndarray:
+    """Linear albedo of a mask whose surface carries the printed face ``content`` (sRGB float)."""
+    gray = content.mean(axis=2, keepdims=True)
+    printed = gray + mask.saturation * (content - gray)
+    if mask.smoothing > 0.3:
+        printed = cv2.GaussianBlur(printed, (0, 0), mask.smoothing)
+    return srgb_to_linear(printed) * np.asarray(mask.tint, dtype=np.float32)

@@ -1,19 +1,24 @@
 """The capture camera: every presentation, bona fide or attack, is seen through the same model.
 
-The scene arrives as linear RGB radiance at ``oversample`` times the output resolution (fine
-enough to hold halftone dots and screen sub-pixels). The camera then does what a phone camera does:
+The scene arrives as linear RGB radiance at twice the sensor's resolution (``faslearn.data.simulator``
+renders it so). The camera then does what a phone or webcam does:
 
-1. optics: a Gaussian point-spread function (defocus, lens softness);
-2. sensor: pixel-area integration down to the output grid, then a Bayer colour filter mosaic
-   (one colour per pixel) and bilinear demosaicing; fine periodic patterns alias here, which is
-   where moiré and false colour come from;
+1. optics: a Gaussian point-spread function (defocus, lens softness) of ``blur`` sensor pixels, and
+   veiling glare (light scattered inside the lens, which lifts the darkest tones);
+2. sensor: pixel-area integration down to the sensor grid, a Bayer colour filter mosaic (one
+   colour per pixel) and bilinear demosaicing; a pattern finer than the optics can resolve is gone
+   here, one near the pixel pitch aliases, which is where moiré and false colour come from;
 3. noise: shot noise (variance proportional to the signal) plus read noise;
-4. processing: auto-exposure (a gain that brings the frame's mean to mid-gray, so a dim room
-   gives a noisier image, not a darker one), white balance (with the camera's own error),
-   sRGB-like gamma;
+4. processing: auto-exposure (a gain that brings the frame's mean to mid-gray, so a dim room gives
+   a noisier image, not a darker one), auto white balance (gray world, partly applied, with the
+   camera's own bias and a per-capture error), a black-point
+   stretch of random strength (as phones' tone mapping does), the camera's colour rendering
+   (saturation), tone curve, sharpening;
 5. JPEG compression.
 
-Only the medium in front of the camera differs between a live face and an attack.
+Only the medium in front of the camera differs between a live face and an attack. The optics'
+modulation transfer function (``optical_mtf``) also tells the attack media how much of their
+sub-pixel structure (halftone cells, screen pixels) survives the lens.
 """
 from dataclasses import dataclass
 
@@ -25,46 +30,73 @@ MID_GRAY = 0.18  # the linear level auto-exposure aims the frame's mean at
 
 @dataclass(frozen=True)
 class Camera:
-    """Parameters of one capture device. Units: blur in output pixels; noise on a 0-1 scale."""
+    """One capture device. Lengths in sensor pixels; noise on a 0-1 scale; ranges drawn per capture."""
 
-    blur: float = 0.5  # PSF standard deviation, output pixels
+    face_pixels: tuple[int, int] = (128, 160)  # sensor pixels across the face crop (resolution, distance)
+    blur: float = 0.5  # PSF standard deviation, sensor pixels
+    flare: float = 0.03  # veiling glare: up to this fraction of the mean light spread over the frame
     shot_noise: float = 0.01  # std of shot noise at signal 1 (scales with sqrt(signal))
     read_noise: float = 0.004
-    white_balance: tuple[float, float, float] = (1.0, 1.0, 1.0)  # residual gains after auto-WB
+    white_balance: tuple[float, float, float] = (1.0, 1.0, 1.0)  # the camera's systematic residual gains
+    white_balance_error: float = 0.03  # per-capture std of the auto-white-balance error (per channel)
     exposure: float = 1.0  # exposure compensation on top of auto-exposure
-    gamma: float = 2.2
-    jpeg_quality: int = 90
+    exposure_jitter: float = 0.15  # per-capture spread (log scale) of the auto-exposure's choice
+    gamma: float = 2.2  # tone curve: encoded = linear ** (1 / gamma)
+    saturation: float = 1.0  # colour rendering: 1 neutral, > 1 the vivid look of phone cameras
+    sharpen: float = 0.0  # unsharp-mask amount applied after demosaicing
+    auto_white_balance: float = 0.5  # how far auto-WB pulls the frame's mean colour to gray (gray world)
+    auto_contrast: float = 0.9  # strength of the per-frame black-point stretch (local tone mapping)
+    jpeg_quality: tuple[int, int] = (85, 95)
 
 
 def srgb_to_linear(image: np.ndarray) -> np.ndarray:
-    return np.power(np.clip(image, 0, 1), 2.2)
+    """sRGB-like encoded values in [0, 1] -> linear light: v ** 2.2 (float32)."""
+    image = np.clip(np.asarray(image, dtype=np.float32), 0, 1)
+    return cv2.pow(image, 2.2).reshape(image.shape)
+
+
+def optical_mtf(camera: Camera, cycles_per_pixel) -> np.ndarray:
+    """Contrast the lens passes at a spatial frequency (cycles per sensor pixel): exp(-2 π² σ² f²)."""
+    return np.exp(-2 * np.pi ** 2 * camera.blur ** 2 * np.square(cycles_per_pixel))
 
 
 def capture(radiance: np.ndarray, camera: Camera, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Image ``radiance`` (H, W, 3) linear float, H = W = size * oversample -> uint8 RGB (size, size, 3)."""
+    """Image ``radiance`` (H, W, 3) linear float, H = W >= size -> uint8 sRGB frame (size, size, 3)."""
     oversample = radiance.shape[0] / size
     if radiance.shape[0] != radiance.shape[1] or oversample < 1:
         raise ValueError(f"radiance must be square and at least {size} px, got {radiance.shape}")
-    # 1. optics: PSF in oversampled pixels
+    # 1. optics: PSF in radiance pixels
     sigma = camera.blur * oversample
     if sigma > 0.3:
         radiance = cv2.GaussianBlur(radiance, (0, 0), sigma)
+    radiance = radiance + rng.uniform(0, camera.flare) * radiance.mean(axis=(0, 1))  # light scattered in the lens
     # 2. sensor: integrate each pixel's area, then keep one colour per pixel (RGGB) and demosaic
     pixels = cv2.resize(radiance, (size, size), interpolation=cv2.INTER_AREA)
-    mosaic = _bayer_mosaic(pixels * np.asarray(camera.white_balance, dtype=np.float32))
+    # auto white balance: gray-world gains (partly applied), the camera's own bias, a per-capture error
+    gray_world = (pixels.mean(axis=(0, 1)).mean() / np.maximum(pixels.mean(axis=(0, 1)), 1e-6)) ** camera.auto_white_balance
+    white_balance = gray_world * np.asarray(camera.white_balance) * np.exp(
+        camera.white_balance_error * rng.standard_normal(3))
+    mosaic = _bayer_mosaic(pixels * white_balance.astype(np.float32))
     # 3. noise on the raw signal, before any gain
     noise_std = np.sqrt(camera.shot_noise ** 2 * np.clip(mosaic, 0, None) + camera.read_noise ** 2)
     noisy = mosaic + rng.standard_normal(mosaic.shape).astype(np.float32) * noise_std
     # 4. auto-exposure: gain so that the mean raw signal becomes 18% gray (times the compensation)
-    gain = camera.exposure * MID_GRAY / max(float(mosaic.mean()), 1e-4)
+    exposure = camera.exposure * np.exp(camera.exposure_jitter * rng.standard_normal())
+    gain = exposure * MID_GRAY / max(float(mosaic.mean()), 1e-4)
     raw = (np.clip(noisy * gain, 0, 1) * 65535).astype(np.uint16)
     rgb = cv2.cvtColor(raw, cv2.COLOR_BayerBG2RGB).astype(np.float32) / 65535  # bilinear demosaic
-    # tone curve
-    encoded = np.power(np.clip(rgb, 0, 1), 1 / camera.gamma)
+    black = np.percentile(rgb, 1, axis=(0, 1)).min() * rng.uniform(0.5, 1) * camera.auto_contrast
+    rgb = (rgb - black) / (1 - black)  # the processing stretches the darkest tones back towards black
+    luma = rgb.mean(axis=2, keepdims=True)  # colour rendering, which varies with the scene (10 %)
+    rgb = luma + camera.saturation * np.exp(0.1 * rng.standard_normal()) * (rgb - luma)
+    encoded = cv2.pow(np.clip(rgb, 0, 1), 1 / camera.gamma)
+    if camera.sharpen > 0:
+        encoded = encoded + camera.sharpen * (encoded - cv2.GaussianBlur(encoded, (0, 0), 1.0))
     # 5. JPEG
-    image = (encoded * 255 + 0.5).astype(np.uint8)
-    if camera.jpeg_quality < 100:
-        ok, buffer = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(camera.jpeg_quality)])
+    image = (np.clip(encoded, 0, 1) * 255 + 0.5).astype(np.uint8)
+    quality = int(rng.integers(camera.jpeg_quality[0], camera.jpeg_quality[1] + 1))
+    if quality < 100:
+        ok, buffer = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
         image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)[..., ::-1]
     return np.ascontiguousarray(image)
 

@@ -6,12 +6,18 @@ the result on disk, keyed by its settings; later calls load the cache in a secon
 Layout: each capture domain gets its own identities (no face appears in two domains, as no
 subject appears in two public datasets); inside a domain, identities are split into train / dev
 / test. Every identity is captured ``bona_fide_per_identity`` times live and once with each of
-the domain's four attack instruments, each capture a pseudo-video of ``num_frames`` frames.
+the domain's six attack instruments, each capture a pseudo-video of ``num_frames`` frames.
 
 Protocols (``Benchmark.protocol``):
 - ``intra``: train, dev and test splits of one domain;
 - ``leave_one_out``: train/dev on the three other domains, test on the target domain's test split,
-  the same test samples as ``intra`` so the two are directly comparable.
+  the same test samples as ``intra`` so the two are directly comparable;
+- ``unseen_attack``: leave one attack species out (the target is a species): train/dev on every
+  domain without it, test on bona fide and that species only (SiW protocol 3 in miniature).
+
+In ``intra`` and ``leave_one_out`` the species of ``UNSEEN_ATTACKS`` (mask, partial attack) are
+held out of training and testing; their test presentations come separately under ``"unseen"``,
+to measure how a detector treats attacks of a kind it has never seen.
 """
 import hashlib
 import json
@@ -26,9 +32,10 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from .faces import load_faces
-from .simulator import ATTACKS, BONA_FIDE, DOMAINS, render_presentation
+from .simulator import ATTACKS, BONA_FIDE, DOMAINS, UNSEEN_ATTACKS, render_presentation
 
 SPLITS = ("train", "dev", "test")
+PROTOCOLS = ("intra", "leave_one_out", "unseen_attack")
 
 
 @dataclass(frozen=True)
@@ -36,11 +43,11 @@ class BenchmarkConfig:
     """Everything that determines the rendered data (and so its cache key)."""
 
     domains: tuple[str, ...] = tuple(DOMAINS)
-    identities_per_domain: int = 200
+    identities_per_domain: int = 150
     bona_fide_per_identity: int = 2
     num_frames: int = 1
     image_size: int = 64
-    map_size: int | None = None  # depth/reflection map side, default image_size // 8
+    map_size: int | None = None  # depth/reflection map side, default image_size // 4
     difficulty: float = 0.5
     split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
     face_source: str = "synthetic"
@@ -97,16 +104,28 @@ class Benchmark:
         return np.flatnonzero(keep)
 
     def protocol(self, name: str, target: str) -> dict[str, np.ndarray]:
-        """Row indices for ``train``/``dev``/``test`` of the ``intra`` or ``leave_one_out`` protocol."""
+        """Row indices for ``train``/``dev``/``test`` (and ``unseen``) of a protocol (module docstring)."""
+        if name == "unseen_attack":
+            if target not in ATTACKS:
+                raise ValueError(f"the unseen_attack protocol's target is an attack species, one of {ATTACKS}; "
+                                 f"got {target!r}")
+            seen = self.pai != target
+            return {"train": self.select("train")[seen[self.select("train")]],
+                    "dev": self.select("dev")[seen[self.select("dev")]],
+                    "test": self.select("test")[np.isin(self.pai[self.select("test")], [BONA_FIDE, target])]}
         if name == "intra":
-            return {split: self.select(split, target) for split in SPLITS}
-        if name == "leave_one_out":
+            sources = [target]
+        elif name == "leave_one_out":
             sources = [d for d in self.config.domains if d != target]
-            if target not in self.config.domains or not sources:
-                raise ValueError(f"target must be one of {list(self.config.domains)} with other domains to train on")
-            return {"train": self.select("train", sources), "dev": self.select("dev", sources),
-                    "test": self.select("test", target)}
-        raise ValueError(f"unknown protocol {name!r}; expected 'intra' or 'leave_one_out'")
+        else:
+            raise ValueError(f"unknown protocol {name!r}; expected one of {PROTOCOLS}")
+        if target not in self.config.domains or not sources:
+            raise ValueError(f"target must be one of {list(self.config.domains)} with other domains to train on")
+        known = ~np.isin(self.pai, UNSEEN_ATTACKS)
+        test = self.select("test", target)
+        return {"train": self.select("train", sources)[known[self.select("train", sources)]],
+                "dev": self.select("dev", sources)[known[self.select("dev", sources)]],
+                "test": test[known[test]], "unseen": test[~known[test]]}
 
 
 def _cache_dir() -> Path:

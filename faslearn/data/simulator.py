@@ -1,17 +1,26 @@
 """Render a presentation: a live face or an attack, in a capture domain, as frames + labels.
 
-A *capture domain* is what makes two face anti-spoofing datasets differ: the camera, the room
-light, and the attack instruments the collectors used (their printers and screens). Training on
-three domains and testing on the fourth reproduces, in miniature, the cross-dataset problem of
-the OULU / CASIA / Idiap / MSU (OCIM) leave-one-out protocol.
+A *capture domain* is what makes two face anti-spoofing datasets differ: the camera (resolution,
+optics, noise, colour processing, compression), the rooms and their light, the subjects, and the
+attack instruments the collectors used (their printers, screens and masks). Training on three
+domains and testing on the fourth reproduces, in miniature, the cross-dataset problem of the
+OULU / CASIA / Idiap / MSU (OCIM) leave-one-out protocol.
 
 ``render_presentation`` runs the whole image formation for one presentation:
 
-    motion (3D head | rigid plane)  ->  medium (skin | paper | screen)  ->  room light
-    ->  camera (optics, Bayer sensor, noise, tone curve, JPEG)
+    scene (room, light, 3D head | medium held in front of the room)
+    ->  camera (optics, Bayer sensor, noise, colour processing, JPEG) at the sensor's resolution
+    ->  the face crop resized to the model's input, as a real pipeline does
 
-and returns the frames with their pseudo-depth labels (bona fide only) and reflection maps
-(the specular light on paper or glass, attacks only).
+An attack shows *another capture* of the person: a photo or video taken earlier (another pose,
+expression, light and camera, with that camera's noise and compression), which is then printed,
+shown on a screen or printed onto a mask. Media edges, bezels, paper margins and the fingers that
+hold them appear in some captures and not others, at random places, so that none is a giveaway.
+
+The attack species: ``print_1``/``print_2`` (two printers), ``replay_1``/``replay_2`` (two
+displays), and two species held out of training by default (``UNSEEN_ATTACKS``): ``mask_3d``, a
+rigid mask with the face printed on it (3D like a face, printed like a photo), and
+``partial_eyes``, a print with the eyes cut out, held over the face so the real eyes show.
 """
 from dataclasses import dataclass, fields, replace
 
@@ -19,93 +28,130 @@ import cv2
 import numpy as np
 
 from ..metrics import BONA_FIDE
-from .attacks import (PrintInstrument, ScreenInstrument, bona_fide_radiance, jitter, pixel_grid, print_radiance,
-                      screen_radiance)
-from .camera import Camera, capture
+from .attacks import (MaskInstrument, PrintInstrument, ScreenInstrument, box_visibility, jitter, mask_albedo,
+                      pixel_grid, print_medium, screen_medium, soft_highlight, structure_period)
+from .camera import Camera, capture, optical_mtf, srgb_to_linear
 from .depth import depth_map
+from .faces import mesh_topology
 from .video import head_motion, plane_homography, plane_motion, pose_landmarks, warp_face
 
-ATTACKS = ("print_1", "print_2", "replay_1", "replay_2")
+KNOWN_ATTACKS = ("print_1", "print_2", "replay_1", "replay_2")
+UNSEEN_ATTACKS = ("mask_3d", "partial_eyes")  # held out of training by default
+ATTACKS = KNOWN_ATTACKS + UNSEEN_ATTACKS
 PRESENTATIONS = (BONA_FIDE,) + ATTACKS
+RENDER_OVERSAMPLE = 2  # the scene is rendered at twice the sensor's resolution
 
 
 @dataclass(frozen=True)
 class CaptureDomain:
-    """A camera, a room and the attack instruments of one (miniature) dataset."""
+    """The cameras, rooms and attack instruments of one (miniature) dataset."""
 
     name: str
     description: str
-    camera: Camera
+    camera: Camera  # the camera of the anti-spoofing system
+    source_camera: Camera  # the camera that took the photos and videos the attacks show
     light: tuple[float, float, float]  # room illuminant, linear RGB
-    instruments: dict  # PAI name -> PrintInstrument | ScreenInstrument
+    light_level: tuple[float, float]  # range of the room's brightness
+    backgrounds: tuple  # sRGB colours of the rooms' walls and furniture
+    instruments: dict  # PAI name -> PrintInstrument | ScreenInstrument | MaskInstrument
+
+
+def _print(**kwargs):
+    return PrintInstrument(**kwargs)
 
 
 DOMAINS = {
     domain.name: domain for domain in [
         CaptureDomain(
-            "studio", "sharp DSLR, neutral daylight; laser + glossy photo prints, phone + laptop replays",
-            Camera(blur=0.45, shot_noise=0.008, read_noise=0.003, jpeg_quality=92),
-            light=(1.0, 0.98, 0.95),
+            "studio", "sharp high-resolution camera, neutral daylight, plain backdrops; glossy photo and laser "
+            "prints, a high-ppi tablet and a desktop monitor; resin masks",
+            Camera(face_pixels=(128, 176), blur=0.3, shot_noise=0.006, read_noise=0.002, white_balance_error=0.02,
+                   jpeg_quality=(90, 97)),
+            Camera(face_pixels=(160, 224), blur=0.4, shot_noise=0.008, jpeg_quality=(85, 95)),
+            light=(1.0, 0.98, 0.95), light_level=(0.9, 1.1),
+            backgrounds=((0.78, 0.78, 0.76), (0.55, 0.57, 0.6), (0.85, 0.84, 0.8)),
             instruments={
-                "print_1": PrintInstrument(halftone_period=2.6, ink_spread=0.5, saturation=0.85, bend=0.25),
-                "print_2": PrintInstrument(halftone_period=2.0, ink_spread=0.9, saturation=0.95, paper_texture=0.015,
-                                           gloss=0.35, bend=0.15, paper_white=(0.95, 0.95, 0.94)),
-                "replay_1": ScreenInstrument(pixel_pitch=3.1, fill_factor=0.85, white_point=(0.97, 1.0, 1.05),
-                                             black_level=0.01, glare=0.12, flicker=0.01),
-                "replay_2": ScreenInstrument(pixel_pitch=4.6, fill_factor=0.7, gamma=2.5, white_point=(1.0, 1.0, 1.12),
-                                             black_level=0.05, glare=0.2, bezel=0.04, flicker=0.03),
+                "print_1": _print(lpi=175, face_width_in=5.0, dot_gain=0.08, saturation=0.9, gloss=0.35, bend=0.15,
+                                  paper_white=(0.95, 0.95, 0.94), paper_texture=0.01),
+                "print_2": _print(lpi=100, face_width_in=4.0, dot_gain=0.15, saturation=0.75, bend=0.3),
+                "replay_1": ScreenInstrument(ppi=264, face_width_in=2.5, fill_factor=0.85, black_level=0.01,
+                                             white_point=(0.97, 1.0, 1.06), glare=0.12, flicker=0.01),
+                "replay_2": ScreenInstrument(ppi=96, face_width_in=1.4, fill_factor=0.7, gamma=2.5,
+                                             white_point=(1.0, 1.0, 1.1), black_level=0.05, glare=0.2, flicker=0.03),
+                "mask_3d": MaskInstrument(saturation=0.75, smoothing=1.0, sheen=0.2, tint=(1.0, 0.96, 0.9)),
+                "partial_eyes": _print(lpi=175, face_width_in=5.0, saturation=0.9, gloss=0.2, bend=0.1),
             }),
         CaptureDomain(
-            "office", "soft webcam, greenish fluorescent light; office laser + inkjet prints, monitor + tablet",
-            Camera(blur=0.9, shot_noise=0.02, read_noise=0.008, white_balance=(1.05, 1.0, 0.9), jpeg_quality=75),
-            light=(0.86, 0.92, 0.8),
+            "office", "soft low-resolution webcam, greenish fluorescent light, cluttered offices; office laser "
+            "and inkjet prints on plain paper, a laptop and a tablet; paper masks",
+            Camera(face_pixels=(88, 116), blur=0.75, shot_noise=0.018, read_noise=0.007,
+                   white_balance=(1.06, 1.0, 0.88), white_balance_error=0.04, saturation=0.85, jpeg_quality=(65, 80)),
+            Camera(face_pixels=(96, 144), blur=0.6, shot_noise=0.015, jpeg_quality=(70, 85)),
+            light=(0.86, 0.92, 0.8), light_level=(0.7, 1.0),
+            backgrounds=((0.72, 0.68, 0.58), (0.35, 0.42, 0.55), (0.62, 0.62, 0.6), (0.45, 0.35, 0.28)),
             instruments={
-                "print_1": PrintInstrument(halftone_period=3.4, ink_spread=0.4, saturation=0.7, paper_texture=0.05,
-                                           bend=0.4),
-                "print_2": PrintInstrument(halftone_period=2.8, ink_spread=1.0, saturation=0.8, paper_texture=0.06,
-                                           paper_white=(0.9, 0.9, 0.84), bend=0.3),
-                "replay_1": ScreenInstrument(pixel_pitch=5.2, fill_factor=0.75, gamma=2.4, black_level=0.06, glare=0.1,
-                                             bezel=0.06, flicker=0.04),
-                "replay_2": ScreenInstrument(pixel_pitch=3.6, fill_factor=0.8, gamma=2.0, white_point=(1.05, 1.0, 0.95),
-                                             black_level=0.03, glare=0.18, flicker=0.02),
+                "print_1": _print(lpi=85, face_width_in=4.0, dot_gain=0.12, saturation=0.7, paper_texture=0.05,
+                                  bend=0.4),
+                "print_2": _print(lpi=60, face_width_in=3.0, dot_gain=0.22, saturation=0.8, paper_texture=0.06,
+                                  paper_white=(0.9, 0.9, 0.84), bend=0.3),
+                "replay_1": ScreenInstrument(ppi=110, face_width_in=1.2, fill_factor=0.75, gamma=2.4, black_level=0.06,
+                                             glare=0.1, flicker=0.04),
+                "replay_2": ScreenInstrument(ppi=132, face_width_in=1.6, fill_factor=0.8, gamma=2.0,
+                                             white_point=(1.05, 1.0, 0.95), black_level=0.03, glare=0.18, flicker=0.02),
+                "mask_3d": MaskInstrument(saturation=0.6, smoothing=2.0, sheen=0.05, tint=(0.95, 0.94, 0.9)),
+                "partial_eyes": _print(lpi=85, face_width_in=4.0, saturation=0.7, paper_texture=0.05, bend=0.3),
             }),
         CaptureDomain(
-            "outdoor", "phone camera in cool daylight, bright; photo-kiosk + inkjet prints, two phones",
-            Camera(blur=0.6, shot_noise=0.012, read_noise=0.004, white_balance=(0.95, 1.0, 1.08), jpeg_quality=85),
-            light=(1.05, 1.1, 1.2),
+            "outdoor", "phone camera with vivid, sharpened colour in cool bright daylight, outdoor scenes; "
+            "photo-kiosk and inkjet prints, two phones; latex-look masks",
+            Camera(face_pixels=(112, 160), blur=0.25, shot_noise=0.01, read_noise=0.003, white_balance=(0.95, 1.0, 1.08),
+                   white_balance_error=0.03, gamma=2.4, saturation=1.2, sharpen=0.5, jpeg_quality=(80, 92)),
+            Camera(face_pixels=(128, 192), blur=0.35, shot_noise=0.01, saturation=1.15, jpeg_quality=(75, 90)),
+            light=(1.05, 1.1, 1.2), light_level=(1.0, 1.4),
+            backgrounds=((0.45, 0.58, 0.35), (0.62, 0.74, 0.86), (0.6, 0.55, 0.48), (0.3, 0.38, 0.25)),
             instruments={
-                "print_1": PrintInstrument(halftone_period=2.3, ink_spread=0.7, saturation=0.9, gloss=0.25,
-                                           paper_texture=0.02, bend=0.2),
-                "print_2": PrintInstrument(halftone_period=3.1, ink_spread=0.8, saturation=0.75, paper_texture=0.05,
-                                           bend=0.35, paper_white=(0.93, 0.92, 0.86)),
-                "replay_1": ScreenInstrument(pixel_pitch=3.4, fill_factor=0.9, gamma=2.3, brightness=1.2, glare=0.25,
-                                             flicker=0.01),
-                "replay_2": ScreenInstrument(pixel_pitch=3.9, fill_factor=0.75, gamma=2.1, white_point=(1.0, 0.97, 1.08),
-                                             black_level=0.04, brightness=1.1, glare=0.3, flicker=0.02),
+                "print_1": _print(lpi=150, face_width_in=4.5, dot_gain=0.1, saturation=0.9, gloss=0.45,
+                                  paper_texture=0.02, bend=0.2),
+                "print_2": _print(lpi=75, face_width_in=3.5, dot_gain=0.18, saturation=0.75, paper_texture=0.05,
+                                  bend=0.35, paper_white=(0.93, 0.92, 0.86)),
+                "replay_1": ScreenInstrument(ppi=326, face_width_in=1.5, fill_factor=0.9, gamma=2.3, brightness=1.2,
+                                             glare=0.3, flicker=0.01),
+                "replay_2": ScreenInstrument(ppi=160, face_width_in=0.9, fill_factor=0.75, gamma=2.1,
+                                             white_point=(1.0, 0.97, 1.08), black_level=0.04, brightness=1.1,
+                                             glare=0.35, flicker=0.02),
+                "mask_3d": MaskInstrument(saturation=0.85, smoothing=0.8, sheen=0.35, tint=(1.0, 0.93, 0.88)),
+                "partial_eyes": _print(lpi=150, face_width_in=4.5, saturation=0.9, gloss=0.3, bend=0.2),
             }),
         CaptureDomain(
-            "night", "noisy CCTV-like camera in dim warm light; cheap inkjet + laser prints, old LCD + TV",
-            Camera(blur=1.1, shot_noise=0.035, read_noise=0.015, exposure=1.3, gamma=2.0, jpeg_quality=60),
-            light=(0.75, 0.62, 0.45),
+            "night", "noisy CCTV-like camera, dim warm light, dark rooms; cheap inkjet and laser prints, an old "
+            "monitor and a TV; plaster masks",
+            Camera(face_pixels=(72, 92), blur=0.9, shot_noise=0.022, read_noise=0.006, exposure=1.3, gamma=2.0,
+                   white_balance_error=0.06, saturation=0.7, jpeg_quality=(50, 65)),
+            Camera(face_pixels=(80, 128), blur=0.7, shot_noise=0.02, jpeg_quality=(60, 80)),
+            light=(0.75, 0.62, 0.45), light_level=(0.4, 0.7),
+            backgrounds=((0.22, 0.2, 0.18), (0.4, 0.33, 0.25), (0.15, 0.17, 0.22)),
             instruments={
-                "print_1": PrintInstrument(halftone_period=3.8, ink_spread=1.1, saturation=0.65, paper_texture=0.07,
-                                           bend=0.45, paper_white=(0.88, 0.87, 0.8)),
-                "print_2": PrintInstrument(halftone_period=2.5, ink_spread=0.5, saturation=0.8, bend=0.3),
-                "replay_1": ScreenInstrument(pixel_pitch=5.8, fill_factor=0.65, gamma=2.6, black_level=0.1,
-                                             white_point=(0.95, 1.0, 1.15), glare=0.05, bezel=0.05, flicker=0.06),
-                "replay_2": ScreenInstrument(pixel_pitch=4.2, fill_factor=0.8, gamma=2.2, black_level=0.07,
+                "print_1": _print(lpi=50, face_width_in=3.0, dot_gain=0.25, saturation=0.65, paper_texture=0.07,
+                                  bend=0.45, paper_white=(0.88, 0.87, 0.8)),
+                "print_2": _print(lpi=100, face_width_in=4.0, dot_gain=0.1, saturation=0.8, bend=0.3),
+                "replay_1": ScreenInstrument(ppi=72, face_width_in=1.3, fill_factor=0.65, gamma=2.6, black_level=0.1,
+                                             white_point=(0.95, 1.0, 1.15), glare=0.05, flicker=0.06),
+                "replay_2": ScreenInstrument(ppi=40, face_width_in=2.2, fill_factor=0.8, gamma=2.2, black_level=0.07,
                                              brightness=1.3, glare=0.08, flicker=0.05),
+                "mask_3d": MaskInstrument(saturation=0.5, smoothing=1.5, sheen=0.1, tint=(0.97, 0.95, 0.93)),
+                "partial_eyes": _print(lpi=50, face_width_in=3.0, saturation=0.65, paper_texture=0.07, bend=0.4),
             }),
     ]
 }
 
 # The value of each parameter at which its artifact vanishes: ``difficulty`` moves instruments
-# towards these (halftone period and pixel pitch stay: they are the medium itself).
+# towards these (print resolution, pixel density and sizes stay: they are the medium itself).
 _INVISIBLE = {
-    PrintInstrument: dict(saturation=1.0, paper_texture=0.0, gloss=0.0, bend=0.0, ink_spread=1.2,
+    PrintInstrument: dict(saturation=1.0, paper_texture=0.0, gloss=0.0, bend=0.0, dot_gain=0.0,
                           paper_white=(1.0, 1.0, 1.0)),
-    ScreenInstrument: dict(diffuser=2.5, fill_factor=1.0, gamma=2.2, white_point=(1.0, 1.0, 1.0), black_level=0.0, glare=0.0,
-                           flicker=0.0, bezel=0.0),
+    ScreenInstrument: dict(fill_factor=1.0, gamma=2.2, white_point=(1.0, 1.0, 1.0), black_level=0.0, glare=0.0,
+                           flicker=0.0),
+    MaskInstrument: dict(saturation=1.0, smoothing=0.0, sheen=0.0, tint=(1.0, 1.0, 1.0)),
 }
 
 
@@ -133,23 +179,153 @@ class Presentation:
     domain: str
 
 
-def _room_light(domain: CaptureDomain, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Illuminant x level x a linear gradient (light coming from one side), (size, size, 3)."""
-    level = rng.uniform(0.75, 1.15)
-    angle, strength = rng.uniform(0, 2 * np.pi), rng.uniform(0.0, 0.3)
-    y, x = (grid / size - 0.5 for grid in pixel_grid(size))
-    gradient = 1 + strength * (x * np.cos(angle) + y * np.sin(angle)) * 2
-    return gradient[..., None] * (level * np.asarray(domain.light, dtype=np.float32))
+# --- the scene -------------------------------------------------------------------------------------
+
+@dataclass
+class _Session:
+    """One capture session: a room (its background and light) and a light direction for 3D shading."""
+
+    background: np.ndarray  # (R, R, 3) linear reflectance
+    light: np.ndarray  # (R, R, 3) linear illumination
+    direction: np.ndarray  # unit vector towards the main light (x right, y down, z towards the camera)
 
 
-def _upsample(image_uint8: np.ndarray, size: int) -> np.ndarray:
-    return cv2.resize(image_uint8, (size, size), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+def _smooth_noise(size: int, cells: int, rng: np.random.Generator) -> np.ndarray:
+    """Low-frequency noise: a cells x cells grid of normal values, enlarged smoothly to size."""
+    grid = rng.standard_normal((cells, cells)).astype(np.float32)
+    return cv2.resize(grid, (size, size), interpolation=cv2.INTER_CUBIC)
+
+
+def _session(domain: CaptureDomain, size: int, rng: np.random.Generator) -> _Session:
+    """Draw a room: a wall of one or two of the domain's colours, with a soft edge between them
+    (a door frame, a shelf, a window) and some mottle, lit by the domain's light at a random level,
+    brighter on one side. Everything in it is smooth, so it is made at 64 px and enlarged."""
+    low = 64
+    y, x = (grid / low - 0.5 for grid in pixel_grid(low))
+    palette = np.asarray(domain.backgrounds, dtype=np.float32)
+    first, second = (palette[rng.integers(len(palette))] * np.exp(0.12 * rng.standard_normal(3)) for _ in range(2))
+    angle = rng.uniform(0, 2 * np.pi)
+    edge = 1 / (1 + np.exp(-(x * np.cos(angle) + y * np.sin(angle) - rng.uniform(-0.4, 0.4)) * 40))
+    wall = first + (second - first) * edge[..., None] * (rng.random() < 0.6)
+    wall = wall * (1 + 0.12 * _smooth_noise(low, 6, rng))[..., None]
+    level = rng.uniform(*domain.light_level)
+    tint = np.asarray(domain.light, dtype=np.float32) * np.exp(0.04 * rng.standard_normal(3))
+    light_angle, strength = rng.uniform(0, 2 * np.pi), rng.uniform(0.0, 0.3)
+    gradient = 1 + strength * (x * np.cos(light_angle) + y * np.sin(light_angle)) * 2
+    direction = np.array([np.cos(light_angle) * strength, np.sin(light_angle) * strength, 1.0])
+    light = (gradient[..., None] * level * tint).astype(np.float32)
+    return _Session(_up(srgb_to_linear(wall), size), _up(light, size), direction / np.linalg.norm(direction))
+
+
+def _up(image: np.ndarray, size: int) -> np.ndarray:
+    return cv2.resize(image, (size, size), interpolation=cv2.INTER_CUBIC if image.shape[0] < size else cv2.INTER_AREA)
+
+
+def _live_radiance(image, landmarks, posed, session: _Session, size: int, rng: np.random.Generator,
+                   albedo_override=None):
+    """Light leaving a live head in the room: albedo x 3D shading x light, skin texture and sheen.
+
+    Returns ``(radiance, face)``: face is the (size, size) soft mask of the face mesh. The face
+    image's own surroundings (hair, background) are kept near the head and give way to the room.
+    ``albedo_override`` (linear, (size, size, 3)) replaces the face's albedo inside the mesh (a mask).
+    """
+    small = image.shape[0]
+    nearness = depth_map(posed, small, small, face_floor=0.0)  # 0 off the face, 1 at the nose tip
+    on_face = (nearness > 0).astype(np.float32)
+    head = cv2.dilate(on_face, np.ones((3, 3), np.uint8), iterations=int(rng.integers(5, 13)))
+    head = _up(cv2.GaussianBlur(head, (0, 0), 1.5), size)[..., None]
+    face = np.clip(_up(cv2.GaussianBlur(on_face, (0, 0), 0.7), size), 0, 1)
+    albedo = _up(srgb_to_linear(warp_face(image, landmarks, posed).astype(np.float32) / 255), size)
+    # skin: pores and fine texture, a band-pass noise on the face only
+    pores = rng.standard_normal((size, size)).astype(np.float32)
+    pores = cv2.GaussianBlur(pores, (0, 0), 0.6) - cv2.GaussianBlur(pores, (0, 0), 2.0)
+    albedo = albedo * (1 + 0.08 * pores / (pores.std() + 1e-6) * face)[..., None]
+    if albedo_override is not None:
+        albedo = albedo_override * face[..., None] + albedo * (1 - face[..., None])
+    albedo = head * albedo + (1 - head) * session.background
+    # 3D shading: Lambert with the surface normals of the depth map, 1 for a surface facing the camera
+    height = cv2.GaussianBlur(nearness * float(np.ptp(posed[:, 2])), (0, 0), 1.0)
+    gy, gx = np.gradient(height)
+    normals = np.stack([-gx, -gy, np.ones_like(gx)], axis=-1)
+    normals /= np.linalg.norm(normals, axis=-1, keepdims=True)
+    lambert = np.clip(normals @ session.direction, 0, 1) / session.direction[2]
+    shading = _up((0.5 + 0.5 * lambert).astype(np.float32), size)
+    shading = 1 + (shading - 1) * face
+    sheen = _up(nearness ** 6, size) * rng.uniform(0.02, 0.08)  # oily highlights on nose and forehead
+    radiance = albedo * shading[..., None] * session.light + sheen[..., None] * session.light.mean(axis=2, keepdims=True)
+    return radiance, face
+
+
+def _source_capture(image, landmarks, domain: CaptureDomain, rng: np.random.Generator, frontal: bool = False):
+    """The photo the attacker prints or replays: another session, pose, light and camera. sRGB (c, c, 3)."""
+    camera = domain.source_camera
+    pixels = int(rng.integers(camera.face_pixels[0], camera.face_pixels[1] + 1))
+    angles = (3, 2, 2) if frontal else (12, 8, 5)
+    yaw, pitch, roll = (rng.uniform(-a, a) for a in angles)
+    posed = pose_landmarks(landmarks, yaw, pitch, roll, blink=rng.uniform(0, 0.3) * (not frontal),
+                           frame_size=image.shape[0])
+    size = RENDER_OVERSAMPLE * pixels
+    radiance, _ = _live_radiance(image, landmarks, posed, _session(domain, size, rng), size, rng)
+    return capture(radiance, camera, pixels, rng).astype(np.float32) / 255
+
+
+def _medium_layout(kind: str, rng: np.random.Generator) -> dict:
+    """Where the medium's edges fall (crop units: the crop spans [0, 1]) and what frames it."""
+    half = rng.uniform(0.55, 1.6) if kind != "replay" else rng.uniform(0.6, 1.5)
+    return dict(centre=0.5 + rng.uniform(-0.1, 0.1, 2), half=half,
+                margin=rng.uniform(0.03, 0.1) if kind == "print" and rng.random() < 0.3 else 0.0,
+                bezel=rng.uniform(0.03, 0.12) if kind == "replay" else 0.0,
+                bezel_level=rng.uniform(0.01, 0.12), fingers=rng.random() < 0.3)
+
+
+def _sheet_coordinates(homography: np.ndarray, size: int):
+    """For every output pixel, the point of the flat medium it sees (crop units), via H^-1."""
+    y, x = pixel_grid(size)
+    points = np.stack([x + 0.5, y + 0.5, np.ones_like(x)], axis=-1) @ np.linalg.inv(homography).T
+    return points[..., 0] / points[..., 2] / size, points[..., 1] / points[..., 2] / size
+
+
+def _box_mask(u, v, centre, half, soft):
+    distance = np.maximum(np.abs(u - centre[0]), np.abs(v - centre[1])) - half
+    return np.clip(0.5 - distance / soft, 0, 1).astype(np.float32)
+
+
+def _fingers(size: int, rng: np.random.Generator, light: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two to four fingertips entering the crop from one side: (mask, radiance)."""
+    y, x = (grid / size for grid in pixel_grid(size))
+    side = rng.integers(4)
+    along = rng.uniform(0.15, 0.85)
+    mask = np.zeros((size, size), np.float32)
+    for k in range(int(rng.integers(2, 5))):
+        position = along + 0.09 * k
+        depth = rng.uniform(0.06, 0.16)
+        u, v = [(x, y), (1 - x, y), (y, x), (1 - y, x)][side]  # v: distance into the crop from that side
+        blob = ((u - position) / 0.04) ** 2 + ((v - 0.0) / depth) ** 2 < 1
+        mask = np.maximum(mask, blob.astype(np.float32))
+    mask = cv2.GaussianBlur(mask, (0, 0), 0.01 * size + 0.5)
+    skin = srgb_to_linear(np.array([0.8, 0.6, 0.5]) * np.exp(0.25 * rng.standard_normal() + 0.05 * rng.standard_normal(3)))
+    return mask, skin.astype(np.float32) * light
+
+
+def _eye_holes(points: np.ndarray, small: int, size: int) -> np.ndarray:
+    """Soft mask of the eye openings (a little enlarged) of landmarks ``points`` in a small-px image."""
+    holes = np.zeros((small * 4, small * 4), np.uint8)
+    for name in ("left_eye", "right_eye"):
+        contour = points[mesh_topology()[name], :2] * 4
+        centre = contour.mean(axis=0)
+        cv2.fillPoly(holes, [np.round(centre + 1.5 * (contour - centre)).astype(np.int32)], 1)
+    return np.clip(_up(holes.astype(np.float32), size), 0, 1)
 
 
 def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, domain: CaptureDomain | str,
-                        rng: np.random.Generator, num_frames: int = 1, oversample: int = 4,
-                        difficulty: float = 0.0, map_size: int | None = None, motion: float = 1.0) -> Presentation:
-    """Render one presentation of the face ``image`` (S x S RGB uint8 with its landmarks)."""
+                        rng: np.random.Generator, num_frames: int = 1, difficulty: float = 0.0,
+                        map_size: int | None = None, motion: float = 1.0) -> Presentation:
+    """Render one presentation of the face ``image`` (S x S RGB uint8 with its landmarks).
+
+    The frames come out at S x S: the camera captures at its own resolution (``Camera.face_pixels``
+    for S = 64, scaled with S) and the face crop is resized to S. Depth maps are ``map_size``
+    (default S // 4) square.
+    """
     if isinstance(domain, str):
         if domain not in DOMAINS:
             raise ValueError(f"unknown capture domain {domain!r}; expected one of {list(DOMAINS)}")
@@ -158,45 +334,118 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
         raise ValueError(f"unknown presentation {pai!r}; expected one of {PRESENTATIONS}")
     if image.ndim != 3 or image.shape[0] != image.shape[1] or image.shape[2] != 3:
         raise ValueError(f"image must be a square RGB array (S, S, 3), got shape {image.shape}")
-    size = image.shape[0]
-    map_size = map_size or size // 8
-    hi = size * oversample
-    light = _room_light(domain, hi, rng)
+    small = image.shape[0]
+    map_size = map_size or small // 4
+    camera = domain.camera
+    sensor = int(round(rng.integers(camera.face_pixels[0], camera.face_pixels[1] + 1) * max(1.0, small / 64)))
+    size = RENDER_OVERSAMPLE * sensor
+    session = _session(domain, size, rng)
     head = head_motion(num_frames, rng, amplitude=motion)
     camera_shake = 0.003 * rng.standard_normal((num_frames, 2))  # the same for every presentation kind
-
-    def posed_face(t: int):
-        posed = pose_landmarks(landmarks, head.yaw[t], head.pitch[t], head.roll[t], head.shift[t] + camera_shake[t],
-                               head.blink[t], frame_size=size)
-        return warp_face(image, landmarks, posed), posed
-
-    frames, depths, reflections = [], [], []
     zeros = np.zeros((map_size, map_size), dtype=np.float32)
-    if pai == BONA_FIDE:
-        for t in range(num_frames):
-            face, posed = posed_face(t)
-            frames.append(capture(bona_fide_radiance(_upsample(face, hi), light), domain.camera, size, rng))
-            depths.append(depth_map(posed, size, map_size))
-            reflections.append(zeros)
-        return Presentation(np.stack(frames), np.stack(depths), np.stack(reflections), 1, pai, domain.name)
+    kind = "live" if pai == BONA_FIDE else pai.split("_")[0]
+    instrument = None if kind == "live" else jitter(harden(domain.instruments[pai], difficulty), rng)
+    layout = _medium_layout(kind, rng)
+    hand = _fingers(size, rng, session.light.mean(axis=(0, 1))) if (
+        layout["fingers"] if kind in ("print", "replay", "partial") else rng.random() < 0.1) else None
 
-    instrument = jitter(harden(domain.instruments[pai], difficulty), rng)
-    plane = plane_motion(num_frames, rng, amplitude=motion * (1.0 if pai.startswith("print") else 0.5))
-    background = rng.uniform(0.05, 0.3, 3).astype(np.float32)  # the room behind the medium's edges
-    if isinstance(instrument, PrintInstrument):
-        flat, specular = print_radiance(_upsample(image, hi), instrument, light, rng)  # printed once, moves rigidly
+    def posed(t: int, blink: bool = True):
+        return pose_landmarks(landmarks, head.yaw[t], head.pitch[t], head.roll[t], head.shift[t] + camera_shake[t],
+                              head.blink[t] * blink, frame_size=small)
+
+    def finish(radiance):
+        if hand is not None:
+            radiance = radiance * (1 - hand[0][..., None]) + hand[0][..., None] * hand[1]
+        frame = capture(radiance, camera, sensor, rng)
+        return cv2.resize(frame, (small, small), interpolation=cv2.INTER_AREA) if sensor != small else frame
+
+    # the medium's fine structure at this capture's scale (module docstring of faslearn.data.attacks)
+    if isinstance(instrument, (PrintInstrument, ScreenInstrument)):
+        per_inch = instrument.lpi if isinstance(instrument, PrintInstrument) else instrument.ppi
+        period = RENDER_OVERSAMPLE * structure_period(sensor, instrument.face_width_in, per_inch)
+        # structure the rendering grid can hold is blurred by the camera itself; finer structure
+        # would alias on the grid, so the lens's MTF is applied to it before it is drawn
+        visibility = 1.0 if period >= 2 else float(optical_mtf(camera, RENDER_OVERSAMPLE / period))
+    frames, depths, reflections = [], [], []
+    if kind in ("live", "mask"):
+        mask_texture = None
+        if kind == "mask":
+            source = cv2.resize(_source_capture(image, landmarks, domain, rng, frontal=True), (small, small),
+                                interpolation=cv2.INTER_AREA)
+        for t in range(num_frames):
+            points = posed(t, blink=kind == "live")
+            if kind == "mask":  # the printed shell moves with the head; the wearer's eyes show through
+                shell = warp_face((source * 255).astype(np.uint8), landmarks, points).astype(np.float32) / 255
+                eyes = _eye_holes(points, small, size)[..., None]
+                mask_texture = mask_albedo(_up(shell, size), instrument) * (1 - eyes)
+                mask_texture += _up(srgb_to_linear(warp_face(image, landmarks, points).astype(np.float32) / 255),
+                                    size) * eyes
+            radiance, _ = _live_radiance(image, landmarks, points, session, size, rng, albedo_override=mask_texture)
+            if kind == "mask":
+                shine = instrument.sheen * _up(depth_map(points, small, small, face_floor=0.0) ** 2, size)
+                radiance = radiance + shine[..., None] * session.light
+            frames.append(finish(radiance))
+            depths.append(depth_map(points, small, map_size) if kind == "live" else zeros)
+            reflections.append(zeros)
+        return Presentation(np.stack(frames), np.stack(depths), np.stack(reflections), int(kind == "live"), pai,
+                            domain.name)
+
+    plane = plane_motion(num_frames, rng, amplitude=motion * (0.5 if kind == "replay" else 1.0))
+    still = None if kind == "replay" else _up(_source_capture(image, landmarks, domain, rng,
+                                                              frontal=kind == "partial"), size)
+    if kind in ("print", "partial"):  # printed once, moves rigidly
+        flat, specular = print_medium(still, instrument, rng, period, visibility)
+        flat = flat * session.light
+        flat_specular = specular
+        if kind == "partial":
+            holes = _eye_holes(landmarks, small, size)
     for t in range(num_frames):
-        if isinstance(instrument, ScreenInstrument):  # the screen replays a live video of the person
-            face, _ = posed_face(t)
-            flat, specular = screen_radiance(_upsample(face, hi), instrument, light, rng, flicker_phase=2.6 * t)
-        homography = plane_homography(hi, plane.yaw[t], plane.pitch[t], plane.roll[t], plane.shift[t] + camera_shake[t])
-        radiance = cv2.warpPerspective(flat, homography, (hi, hi), flags=cv2.INTER_LINEAR,
-                                       borderMode=cv2.BORDER_CONSTANT, borderValue=background.tolist())
-        glare = cv2.warpPerspective(specular, homography, (hi, hi), flags=cv2.INTER_LINEAR)
-        frames.append(capture(radiance, domain.camera, size, rng))
+        if kind == "replay":  # the screen replays a video of the person, taken earlier
+            content = _up(_source_capture(image, landmarks, domain, rng), size)
+            flat, flat_specular = screen_medium(content, instrument, rng, period, visibility, flicker_phase=2.6 * t)
+        homography = plane_homography(size, plane.yaw[t], plane.pitch[t], plane.roll[t], plane.shift[t] + camera_shake[t])
+        warp = dict(dsize=(size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        medium = cv2.warpPerspective(flat, homography, **warp)
+        glare = cv2.warpPerspective(flat_specular, homography, **warp)
+        medium = medium + glare[..., None] * session.light.mean(axis=2, keepdims=True)
+        u, v = _sheet_coordinates(homography, size)
+        soft = 1.5 / size
+        sheet = _box_mask(u, v, layout["centre"], layout["half"], soft)
+        if layout["margin"]:  # a white paper margin around the printed photo
+            inner = _box_mask(u, v, layout["centre"], layout["half"] - layout["margin"], soft)
+            paper = np.asarray(instrument.paper_white, np.float32) * session.light
+            medium = medium * inner[..., None] + paper * (1 - inner[..., None])
+        if layout["bezel"]:  # the screen's frame around the display
+            outer = _box_mask(u, v, layout["centre"], layout["half"] + layout["bezel"], soft)
+            bezel = layout["bezel_level"] * session.light + glare[..., None] * 0.5
+            medium = medium * sheet[..., None] + bezel * (outer - sheet)[..., None]
+            sheet = outer
+        radiance = medium * sheet[..., None] + session.background * session.light * (1 - sheet[..., None])
+        if kind == "partial":  # the real eyes behind the holes cut in the print
+            live, _ = _live_radiance(image, landmarks, posed(t), session, size, rng)
+            through = cv2.warpPerspective(holes, homography, (size, size), flags=cv2.INTER_LINEAR)[..., None]
+            radiance = radiance * (1 - through) + live * through
+        frames.append(finish(radiance))
         depths.append(zeros)
-        reflections.append(np.clip(cv2.resize(glare, (map_size, map_size), interpolation=cv2.INTER_AREA), 0, 1))
+        reflections.append(np.clip(cv2.resize(glare * sheet, (map_size, map_size), interpolation=cv2.INTER_AREA), 0, 1))
     return Presentation(np.stack(frames), np.stack(depths), np.stack(reflections), 0, pai, domain.name)
+
+
+def medium_scale(domain: CaptureDomain | str) -> list[dict]:
+    """Per instrument of a domain: the structure period in sensor pixels and the share the lens keeps,
+    over the domain's range of camera resolutions (the physics behind notebook 00's table)."""
+    domain = DOMAINS[domain] if isinstance(domain, str) else domain
+    rows = []
+    for pai, instrument in domain.instruments.items():
+        if isinstance(instrument, MaskInstrument):
+            continue
+        per_inch = instrument.lpi if isinstance(instrument, PrintInstrument) else instrument.ppi
+        periods = [structure_period(p, instrument.face_width_in, per_inch) for p in domain.camera.face_pixels]
+        rows.append(dict(pai=pai, per_inch=per_inch, face_width_in=instrument.face_width_in,
+                         period_px=tuple(periods),
+                         visibility=tuple(float(optical_mtf(domain.camera, 1 / p)) * box_visibility(p)
+                                          for p in periods)))
+    return rows
 
 
 def domain_table() -> list[dict]:

@@ -1,0 +1,131 @@
+"""Measure whether the sample world shows what the course teaches, on the default benchmark:
+
+- the shortcut audit: gradient-boosted trees on the border ring alone and on global colour statistics
+  alone (intra-domain test AUC per domain; targets: mean <= 0.65 and <= 0.75);
+- the domain gap of the course's ResNet-18 baseline at the course budget: HTER on the sources' own
+  test split vs on the unseen target (leave-one-domain-out), per target and mean (target: >= 2x),
+  intra-domain HTER per domain (target: 3-15 %), and the control with as many training frames as
+  intra-domain;
+- the ResNet-18's APCER on the unseen species (mask, partial attack) at its dev threshold.
+
+    python scripts/measure_world.py --seeds 0 1 2 --out world.json   # about 1 min on a GPU
+
+Prints tables and writes every number to ``--out``. Render time per presentation is measured too.
+"""
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+import faslearn as fl
+from faslearn.data import UNSEEN_ATTACKS
+from faslearn.experiments import border_ring_statistics, colour_statistics, feature_classifier, run_protocols
+from faslearn.losses import BINARY
+from faslearn.metrics import evaluate, pad_metrics
+from faslearn.models import resnet18_binary
+
+
+def audit(bench) -> dict:
+    results = {}
+    for name, features in (("border_ring", border_ring_statistics(bench.frames[:, 0])),
+                           ("colour", colour_statistics(bench.frames[:, 0]))):
+        rows = run_protocols(bench, feature_classifier(features), protocols=("intra",))
+        results[name] = {r["target"]: r["auc"] for r in rows}
+        print(f"audit {name:<12}" + "".join(f"{r['target']:>9} {r['auc']:.3f}" for r in rows)
+              + f"   mean {np.mean([r['auc'] for r in rows]):.3f}", flush=True)
+    return results
+
+
+def train_resnet(bench, rows, seed, epochs, device, batch_size=32):
+    loaders = {split: DataLoader(fl.data.FrameDataset(bench, rows[split]), batch_size=batch_size,
+                                 shuffle=split == "train", generator=torch.Generator().manual_seed(seed))
+               for split in rows}
+    fl.seed_everything(seed)
+    net = resnet18_binary()
+    fl.train.fit(net, loaders["train"], loaders["dev"], loss_fn=BINARY.loss, score_fn=BINARY.score, epochs=epochs,
+                 device=device, seed=seed, progress=False, log=lambda *a, **k: None)
+    return {split: fl.train.predict(net, loaders[split], BINARY.score, device=device)["scores"] for split in rows}
+
+
+def domain_gap(bench, seeds, epochs, device) -> list[dict]:
+    records = []
+    for seed in seeds:
+        for target in bench.config.domains:
+            intra = bench.protocol("intra", target)
+            loo = bench.protocol("leave_one_out", target)
+            sources_test = bench.select("test", [d for d in bench.config.domains if d != target])
+            sources_test = sources_test[~np.isin(bench.pai[sources_test], UNSEEN_ATTACKS)]
+            control = dict(loo, train=np.sort(np.random.default_rng(seed).choice(loo["train"], len(intra["train"]),
+                                                                                replace=False)))
+            for name, rows in (("intra", intra), ("leave_one_out", dict(loo, sources_test=sources_test)),
+                               ("leave_one_out_same_frames", control)):
+                scores = train_resnet(bench, rows, seed, epochs, device)
+                record = dict(seed=seed, target=target, protocol=name)
+                for split in ("test", "sources_test"):
+                    if split in rows:
+                        m = evaluate(scores["dev"], bench.label[rows["dev"]], scores[split], bench.label[rows[split]],
+                                     bench.pai[rows[split]])
+                        record[f"{split}_hter"], record[f"{split}_acer"] = m["hter"], m["acer"]
+                        threshold = m["threshold"]
+                if name != "leave_one_out_same_frames":
+                    unseen = rows["unseen"]
+                    accepted = scores["unseen"] >= threshold
+                    record["unseen_apcer"] = {p: float(accepted[bench.pai[unseen] == p].mean()) for p in UNSEEN_ATTACKS}
+                records.append(record)
+                print(json.dumps(record), flush=True)
+    return records
+
+
+def summarise(records) -> dict:
+    def mean(protocol, key, target=None):
+        values = [r[key] for r in records if r["protocol"] == protocol and (target is None or r["target"] == target)]
+        return float(np.mean(values))
+
+    targets = list(dict.fromkeys(r["target"] for r in records))
+    print(f"\n{'target':<9}{'intra':>8}{'sources':>9}{'unseen':>8}{'ratio':>7}{'same-n':>8}   (ResNet-18 HTER %)")
+    rows = {}
+    for t in targets:
+        intra, sources, unseen = (mean("intra", "test_hter", t), mean("leave_one_out", "sources_test_hter", t),
+                                  mean("leave_one_out", "test_hter", t))
+        same = mean("leave_one_out_same_frames", "test_hter", t)
+        rows[t] = dict(intra=intra, sources=sources, unseen=unseen, ratio=unseen / max(sources, 1e-9), same_frames=same)
+        print(f"{t:<9}{100 * intra:8.1f}{100 * sources:9.1f}{100 * unseen:8.1f}{unseen / max(sources, 1e-9):7.2f}"
+              f"{100 * same:8.1f}")
+    sources, unseen = mean("leave_one_out", "sources_test_hter"), mean("leave_one_out", "test_hter")
+    print(f"{'mean':<9}{100 * mean('intra', 'test_hter'):8.1f}{100 * sources:9.1f}{100 * unseen:8.1f}"
+          f"{np.mean([r['ratio'] for r in rows.values()]):7.2f}{100 * mean('leave_one_out_same_frames', 'test_hter'):8.1f}")
+    apcer = {p: float(np.mean([r["unseen_apcer"][p] for r in records if "unseen_apcer" in r and
+                               r["protocol"] == "intra"])) for p in UNSEEN_ATTACKS}
+    print("unseen species APCER (intra, mean):", {p: round(100 * v, 1) for p, v in apcer.items()})
+    return dict(per_target=rows, unseen_apcer_intra=apcer)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--identities", type=int, default=None, help="identities per domain (default: the benchmark's)")
+    parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    start = time.perf_counter()
+    sizes = {} if args.identities is None else dict(identities_per_domain=args.identities)
+    bench = fl.data.make_benchmark(workers=args.workers, **sizes)
+    render_seconds = time.perf_counter() - start
+    print(f"benchmark: {len(bench)} presentations, {render_seconds:.1f} s to render or load", flush=True)
+    results = dict(render_seconds=render_seconds, audit=audit(bench))
+    if not args.skip_training:
+        records = domain_gap(bench, args.seeds, args.epochs, args.device)
+        results.update(records=records, summary=summarise(records))
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
