@@ -10,8 +10,9 @@ renders it so). The camera then does what a phone or webcam does:
    here, one near the pixel pitch aliases, which is where moiré and false colour come from;
 3. noise: shot noise (variance proportional to the signal) plus read noise;
 4. processing: auto-exposure (a gain that brings the frame's mean to mid-gray, so a dim room gives
-   a noisier image, not a darker one), auto white balance (gray world, partly applied, with the
-   camera's own bias and a per-capture error), a black-point
+   a noisier image, not a darker one), auto white balance (the room's illuminant, estimated and
+   partly corrected, with the camera's own bias and a per-capture error: like a phone's AWB it
+   does not paint skin gray, so a photo of a photo keeps its colours), a black-point
    stretch of random strength (as phones' tone mapping does), the camera's colour rendering
    (saturation), tone curve, sharpening;
 5. JPEG compression.
@@ -44,8 +45,8 @@ class Camera:
     gamma: float = 2.2  # tone curve: encoded = linear ** (1 / gamma)
     saturation: float = 1.0  # colour rendering: 1 neutral, > 1 the vivid look of phone cameras
     sharpen: float = 0.0  # unsharp-mask amount applied after demosaicing
-    auto_white_balance: float = 0.5  # how far auto-WB pulls the frame's mean colour to gray (gray world)
-    auto_contrast: float = 0.9  # strength of the per-frame black-point stretch (local tone mapping)
+    auto_white_balance: float = 0.7  # how far auto-WB corrects the illuminant's colour (1 = fully)
+    auto_contrast: float = 1.0  # strength of the per-frame black-point stretch (local tone mapping)
     jpeg_quality: tuple[int, int] = (85, 95)
 
 
@@ -60,8 +61,11 @@ def optical_mtf(camera: Camera, cycles_per_pixel) -> np.ndarray:
     return np.exp(-2 * np.pi ** 2 * camera.blur ** 2 * np.square(cycles_per_pixel))
 
 
-def capture(radiance: np.ndarray, camera: Camera, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Image ``radiance`` (H, W, 3) linear float, H = W >= size -> uint8 sRGB frame (size, size, 3)."""
+def capture(radiance: np.ndarray, camera: Camera, size: int, rng: np.random.Generator,
+            illuminant=(1.0, 1.0, 1.0)) -> np.ndarray:
+    """Image ``radiance`` (H, W, 3) linear float, H = W >= size -> uint8 sRGB frame (size, size, 3).
+
+    ``illuminant`` is the linear RGB colour of the room's light, which auto white balance corrects."""
     oversample = radiance.shape[0] / size
     if radiance.shape[0] != radiance.shape[1] or oversample < 1:
         raise ValueError(f"radiance must be square and at least {size} px, got {radiance.shape}")
@@ -72,9 +76,10 @@ def capture(radiance: np.ndarray, camera: Camera, size: int, rng: np.random.Gene
     radiance = radiance + rng.uniform(0, camera.flare) * radiance.mean(axis=(0, 1))  # light scattered in the lens
     # 2. sensor: integrate each pixel's area, then keep one colour per pixel (RGGB) and demosaic
     pixels = cv2.resize(radiance, (size, size), interpolation=cv2.INTER_AREA)
-    # auto white balance: gray-world gains (partly applied), the camera's own bias, a per-capture error
-    gray_world = (pixels.mean(axis=(0, 1)).mean() / np.maximum(pixels.mean(axis=(0, 1)), 1e-6)) ** camera.auto_white_balance
-    white_balance = gray_world * np.asarray(camera.white_balance) * np.exp(
+    # auto white balance: the illuminant's cast (partly corrected), the camera's own bias, a per-capture error
+    illuminant = np.asarray(illuminant, dtype=np.float64)
+    correction = (illuminant.mean() / illuminant) ** camera.auto_white_balance
+    white_balance = correction * np.asarray(camera.white_balance) * np.exp(
         camera.white_balance_error * rng.standard_normal(3))
     mosaic = _bayer_mosaic(pixels * white_balance.astype(np.float32))
     # 3. noise on the raw signal, before any gain
@@ -85,10 +90,10 @@ def capture(radiance: np.ndarray, camera: Camera, size: int, rng: np.random.Gene
     gain = exposure * MID_GRAY / max(float(mosaic.mean()), 1e-4)
     raw = (np.clip(noisy * gain, 0, 1) * 65535).astype(np.uint16)
     rgb = cv2.cvtColor(raw, cv2.COLOR_BayerBG2RGB).astype(np.float32) / 65535  # bilinear demosaic
-    black = np.percentile(rgb, 1, axis=(0, 1)).min() * rng.uniform(0.5, 1) * camera.auto_contrast
+    black = np.percentile(rgb, 2, axis=(0, 1)).min() * rng.uniform(0.9, 1) * camera.auto_contrast
     rgb = (rgb - black) / (1 - black)  # the processing stretches the darkest tones back towards black
-    luma = rgb.mean(axis=2, keepdims=True)  # colour rendering, which varies with the scene (10 %)
-    rgb = luma + camera.saturation * np.exp(0.1 * rng.standard_normal()) * (rgb - luma)
+    luma = rgb.mean(axis=2, keepdims=True)  # colour rendering, which varies with the scene (15 %)
+    rgb = luma + camera.saturation * np.exp(0.15 * rng.standard_normal()) * (rgb - luma)
     encoded = cv2.pow(np.clip(rgb, 0, 1), 1 / camera.gamma)
     if camera.sharpen > 0:
         encoded = encoded + camera.sharpen * (encoded - cv2.GaussianBlur(encoded, (0, 0), 1.0))

@@ -67,7 +67,7 @@ DOMAINS = {
             "prints, a high-ppi tablet and a desktop monitor; resin masks",
             Camera(face_pixels=(128, 176), blur=0.3, shot_noise=0.006, read_noise=0.002, white_balance_error=0.02,
                    jpeg_quality=(90, 97)),
-            Camera(face_pixels=(160, 224), blur=0.4, shot_noise=0.008, jpeg_quality=(85, 95)),
+            Camera(face_pixels=(160, 224), blur=0.4, shot_noise=0.008, saturation=1.15, sharpen=0.4, jpeg_quality=(85, 95)),
             light=(1.0, 0.98, 0.95), light_level=(0.9, 1.1),
             backgrounds=((0.78, 0.78, 0.76), (0.55, 0.57, 0.6), (0.85, 0.84, 0.8)),
             instruments={
@@ -86,7 +86,7 @@ DOMAINS = {
             "and inkjet prints on plain paper, a laptop and a tablet; paper masks",
             Camera(face_pixels=(88, 116), blur=0.75, shot_noise=0.018, read_noise=0.007,
                    white_balance=(1.06, 1.0, 0.88), white_balance_error=0.04, saturation=0.85, jpeg_quality=(65, 80)),
-            Camera(face_pixels=(96, 144), blur=0.6, shot_noise=0.015, jpeg_quality=(70, 85)),
+            Camera(face_pixels=(96, 144), blur=0.6, shot_noise=0.015, saturation=1.1, sharpen=0.4, jpeg_quality=(70, 85)),
             light=(0.86, 0.92, 0.8), light_level=(0.7, 1.0),
             backgrounds=((0.72, 0.68, 0.58), (0.35, 0.42, 0.55), (0.62, 0.62, 0.6), (0.45, 0.35, 0.28)),
             instruments={
@@ -106,7 +106,7 @@ DOMAINS = {
             "photo-kiosk and inkjet prints, two phones; latex-look masks",
             Camera(face_pixels=(112, 160), blur=0.25, shot_noise=0.01, read_noise=0.003, white_balance=(0.95, 1.0, 1.08),
                    white_balance_error=0.03, gamma=2.4, saturation=1.2, sharpen=0.5, jpeg_quality=(80, 92)),
-            Camera(face_pixels=(128, 192), blur=0.35, shot_noise=0.01, saturation=1.15, jpeg_quality=(75, 90)),
+            Camera(face_pixels=(128, 192), blur=0.35, shot_noise=0.01, saturation=1.3, sharpen=0.5, jpeg_quality=(75, 90)),
             light=(1.05, 1.1, 1.2), light_level=(1.0, 1.4),
             backgrounds=((0.45, 0.58, 0.35), (0.62, 0.74, 0.86), (0.6, 0.55, 0.48), (0.3, 0.38, 0.25)),
             instruments={
@@ -127,7 +127,7 @@ DOMAINS = {
             "monitor and a TV; plaster masks",
             Camera(face_pixels=(72, 92), blur=0.9, shot_noise=0.022, read_noise=0.006, exposure=1.3, gamma=2.0,
                    white_balance_error=0.06, saturation=0.7, jpeg_quality=(50, 65)),
-            Camera(face_pixels=(80, 128), blur=0.7, shot_noise=0.02, jpeg_quality=(60, 80)),
+            Camera(face_pixels=(80, 128), blur=0.7, shot_noise=0.02, saturation=1.15, sharpen=0.4, jpeg_quality=(60, 80)),
             light=(0.75, 0.62, 0.45), light_level=(0.4, 0.7),
             backgrounds=((0.22, 0.2, 0.18), (0.4, 0.33, 0.25), (0.15, 0.17, 0.22)),
             instruments={
@@ -265,8 +265,9 @@ def _source_capture(image, landmarks, domain: CaptureDomain, rng: np.random.Gene
     posed = pose_landmarks(landmarks, yaw, pitch, roll, blink=rng.uniform(0, 0.3) * (not frontal),
                            frame_size=image.shape[0])
     size = RENDER_OVERSAMPLE * pixels
-    radiance, _ = _live_radiance(image, landmarks, posed, _session(domain, size, rng), size, rng)
-    return capture(radiance, camera, pixels, rng).astype(np.float32) / 255
+    session = _session(domain, size, rng)
+    radiance, _ = _live_radiance(image, landmarks, posed, session, size, rng)
+    return capture(radiance, camera, pixels, rng, session.light.mean(axis=(0, 1))).astype(np.float32) / 255
 
 
 def _medium_layout(kind: str, rng: np.random.Generator) -> dict:
@@ -356,7 +357,7 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
     def finish(radiance):
         if hand is not None:
             radiance = radiance * (1 - hand[0][..., None]) + hand[0][..., None] * hand[1]
-        frame = capture(radiance, camera, sensor, rng)
+        frame = capture(radiance, camera, sensor, rng, session.light.mean(axis=(0, 1)))
         return cv2.resize(frame, (small, small), interpolation=cv2.INTER_AREA) if sensor != small else frame
 
     # the medium's fine structure at this capture's scale (module docstring of faslearn.data.attacks)
@@ -403,6 +404,7 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
         if kind == "replay":  # the screen replays a video of the person, taken earlier
             content = _up(_source_capture(image, landmarks, domain, rng), size)
             flat, flat_specular = screen_medium(content, instrument, rng, period, visibility, flicker_phase=2.6 * t)
+            flat = flat * np.sqrt(session.light.mean())  # auto-brightness: a screen dims in a dim room
         homography = plane_homography(size, plane.yaw[t], plane.pitch[t], plane.roll[t], plane.shift[t] + camera_shake[t])
         warp = dict(dsize=(size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         medium = cv2.warpPerspective(flat, homography, **warp)
