@@ -27,7 +27,7 @@ from faslearn.losses import BINARY
 from faslearn.metrics import evaluate, pad_metrics
 from faslearn.models import CDCNBinary, resnet18_binary
 
-MODELS = {"resnet18": resnet18_binary, "cdcn_binary": lambda: CDCNBinary(theta=0.7, width=0.5)}
+MODELS = {"resnet18": resnet18_binary, "cdcn_binary": lambda: CDCNBinary(theta=0.7, width=0.25)}
 
 
 def audit(bench) -> dict:

@@ -90,10 +90,12 @@ def test_camera_keeps_a_flat_colour_exposed_to_mid_gray_and_adds_noise():
     rng = np.random.default_rng(0)
     colour = np.array([0.5, 0.25, 0.1], np.float32)
     radiance = np.ones((128, 128, 3), np.float32) * colour
-    image = capture(radiance, Camera(jpeg_quality=100), 32, rng)
+    steady = Camera(flare=0, white_balance_error=0, exposure_jitter=0, saturation_jitter=0, auto_contrast=0,
+                    jpeg_quality=(100, 100))  # nothing drawn per capture but the noise
+    image = capture(radiance, steady, 32, rng)
     bayer_mean = (colour[0] + 2 * colour[1] + colour[2]) / 4  # RGGB: green counted twice
     expected = np.power(colour * 0.18 / bayer_mean, 1 / 2.2) * 255
-    dim = capture(radiance * 0.2, Camera(jpeg_quality=100), 32, rng)  # same picture, more noise
+    dim = capture(radiance * 0.2, steady, 32, rng)  # same picture, more noise
     assert abs(dim.mean() - image.mean()) < 3 and dim[4:-4, 4:-4, 1].std() > image[4:-4, 4:-4, 1].std()
     assert np.allclose(image[4:-4, 4:-4].reshape(-1, 3).mean(0), expected, atol=3)
     assert image[4:-4, 4:-4, 1].std() > 0.5  # sensor noise is there
@@ -112,7 +114,7 @@ def test_print_reflectance_follows_the_printed_photo():
     rng = np.random.default_rng(0)
     content = np.zeros((128, 128, 3), np.float32)
     content[:, 64:] = 0.9
-    reflectance, specular = print_medium(content, PrintInstrument(bend=0.0, gloss=0.0), rng)
+    reflectance, specular = print_medium(content, PrintInstrument(bend=0.0, gloss=0.0), rng, period=4.0)
     assert reflectance[:, 70:].mean() > 4 * reflectance[:, :58].mean()
     assert specular.max() == 0
 
@@ -171,7 +173,7 @@ def test_every_presentation_renders_with_its_labels(faces, pai):
     image, landmarks = faces[1]
     p = render_presentation(image, landmarks, pai, "office", np.random.default_rng(3), num_frames=3)
     assert p.frames.shape == (3, 64, 64, 3) and p.frames.dtype == np.uint8
-    assert p.depth.shape == p.reflection.shape == (3, 8, 8)
+    assert p.depth.shape == p.reflection.shape == (3, 16, 16)  # maps at 1/4 of the image
     assert p.label == int(pai == BONA_FIDE) and p.pai == pai and p.domain == "office"
     if pai == BONA_FIDE:
         assert p.depth.max() > 0.5 and p.reflection.max() == 0
@@ -191,8 +193,8 @@ def test_live_faces_deform_while_prints_move_rigidly(faces):
 
 def test_bad_presentations_have_clear_errors(faces):
     image, landmarks = faces[0]
-    with pytest.raises(ValueError, match="unknown presentation 'mask_3d'"):
-        render_presentation(image, landmarks, "mask_3d", "office", np.random.default_rng(0))
+    with pytest.raises(ValueError, match="unknown presentation 'silicone_mask'"):
+        render_presentation(image, landmarks, "silicone_mask", "office", np.random.default_rng(0))
     with pytest.raises(ValueError, match="square RGB"):
         render_presentation(image[:, :50], landmarks, BONA_FIDE, "office", np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"unknown capture domain 'moon'; expected one of \['studio'"):
@@ -206,7 +208,7 @@ def small_benchmark(tmp_path_factory):
 
 def test_benchmark_splits_are_identity_disjoint(small_benchmark):
     b = small_benchmark
-    assert len(b) == 4 * 5 * 6  # domains x identities x (2 bona fide + 4 attacks)
+    assert len(b) == 4 * 5 * 8  # domains x identities x (2 bona fide + 6 attack species)
     owner = {}
     for identity, domain, split in zip(b.identity, b.domain, b.split):
         assert owner.setdefault(identity, (domain, split)) == (domain, split)
@@ -250,8 +252,8 @@ def test_frame_and_clip_datasets_work_with_dataloader_workers(small_benchmark):
     batch = next(iter(DataLoader(frames, batch_size=8, shuffle=True, num_workers=2,
                                  generator=torch.Generator().manual_seed(0))))
     assert batch["image"].shape == (8, 3, 64, 64) and batch["image"].min() >= -1 and batch["image"].max() <= 1
-    assert batch["depth"].shape == (8, 1, 8, 8) and batch["label"].dtype == torch.int64
+    assert batch["depth"].shape == (8, 1, 16, 16) and batch["label"].dtype == torch.int64
     assert len(batch["pai"]) == 8 and isinstance(batch["video"][0], str)
     clips = ClipDataset(b, b.select("test"))
     item = clips[0]
-    assert item["clip"].shape == (2, 3, 64, 64) and item["depth"].shape == (2, 8, 8)
+    assert item["clip"].shape == (2, 3, 64, 64) and item["depth"].shape == (2, 16, 16)

@@ -44,6 +44,7 @@ class Camera:
     exposure_jitter: float = 0.15  # per-capture spread (log scale) of the auto-exposure's choice
     gamma: float = 2.2  # tone curve: encoded = linear ** (1 / gamma)
     saturation: float = 1.0  # colour rendering: 1 neutral, > 1 the vivid look of phone cameras
+    saturation_jitter: float = 0.15  # per-capture spread (log scale): colour rendering varies with the scene
     sharpen: float = 0.0  # unsharp-mask amount applied after demosaicing
     auto_white_balance: float = 0.7  # how far auto-WB corrects the illuminant's colour (1 = fully)
     auto_contrast: float = 1.0  # strength of the per-frame black-point stretch (local tone mapping)
@@ -92,8 +93,8 @@ def capture(radiance: np.ndarray, camera: Camera, size: int, rng: np.random.Gene
     rgb = cv2.cvtColor(raw, cv2.COLOR_BayerBG2RGB).astype(np.float32) / 65535  # bilinear demosaic
     black = np.percentile(rgb, 2, axis=(0, 1)).min() * rng.uniform(0.9, 1) * camera.auto_contrast
     rgb = (rgb - black) / (1 - black)  # the processing stretches the darkest tones back towards black
-    luma = rgb.mean(axis=2, keepdims=True)  # colour rendering, which varies with the scene (15 %)
-    rgb = luma + camera.saturation * np.exp(0.15 * rng.standard_normal()) * (rgb - luma)
+    luma = rgb.mean(axis=2, keepdims=True)  # colour rendering, which varies with the scene
+    rgb = luma + camera.saturation * np.exp(camera.saturation_jitter * rng.standard_normal()) * (rgb - luma)
     encoded = cv2.pow(np.clip(rgb, 0, 1), 1 / camera.gamma)
     if camera.sharpen > 0:
         encoded = encoded + camera.sharpen * (encoded - cv2.GaussianBlur(encoded, (0, 0), 1.0))
