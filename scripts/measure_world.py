@@ -130,7 +130,7 @@ def main():
     if not args.skip_training:
         records = domain_gap(bench, args.seeds, args.epochs, args.device, args.intra_only, args.model)
         if args.intra_only:
-            print("intra HTER %:", {t: round(100 * np.mean([r["test_hter"] for r in records if r["target"] == t]), 1)
+            print("intra HTER %:", {t: round(100 * float(np.mean([r["test_hter"] for r in records if r["target"] == t])), 1)
                                     for t in bench.config.domains})
         results.update(records=records, summary=None if args.intra_only else summarise(records))
     if args.out:
