@@ -24,7 +24,7 @@ import faslearn as fl
 from faslearn.data import UNSEEN_ATTACKS
 from faslearn.experiments import border_ring_statistics, colour_statistics, feature_classifier, run_protocols
 from faslearn.losses import BINARY
-from faslearn.metrics import evaluate, pad_metrics
+from faslearn.metrics import evaluate
 from faslearn.models import CDCNBinary, resnet18_binary
 
 MODELS = {"resnet18": resnet18_binary, "cdcn_binary": lambda: CDCNBinary(theta=0.7, width=0.25)}
@@ -120,10 +120,10 @@ def main():
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     start = time.perf_counter()
-    sizes = {} if args.identities is None else dict(identities_per_domain=args.identities)
+    overrides = {} if args.identities is None else dict(identities_per_domain=args.identities)
     if args.difficulty is not None:
-        sizes["difficulty"] = args.difficulty
-    bench = fl.data.make_benchmark(workers=args.workers, **sizes)
+        overrides["difficulty"] = args.difficulty
+    bench = fl.data.make_benchmark(workers=args.workers, **overrides)
     render_seconds = time.perf_counter() - start
     print(f"benchmark: {len(bench)} presentations, {render_seconds:.1f} s to render or load", flush=True)
     results = dict(render_seconds=render_seconds, audit=audit(bench))

@@ -188,6 +188,7 @@ class _Session:
     background: np.ndarray  # (R, R, 3) linear reflectance
     light: np.ndarray  # (R, R, 3) linear illumination
     direction: np.ndarray  # unit vector towards the main light (x right, y down, z towards the camera)
+    illuminant: np.ndarray  # (3,) the light's mean colour: what auto white balance corrects
 
 
 def _smooth_noise(size: int, cells: int, rng: np.random.Generator) -> np.ndarray:
@@ -214,7 +215,9 @@ def _session(domain: CaptureDomain, size: int, rng: np.random.Generator) -> _Ses
     gradient = 1 + strength * (x * np.cos(light_angle) + y * np.sin(light_angle)) * 2
     direction = np.array([np.cos(light_angle) * strength, np.sin(light_angle) * strength, 1.0])
     light = (gradient[..., None] * level * tint).astype(np.float32)
-    return _Session(_up(srgb_to_linear(wall), size), _up(light, size), direction / np.linalg.norm(direction))
+    light = _up(light, size)
+    return _Session(_up(srgb_to_linear(wall), size), light, direction / np.linalg.norm(direction),
+                    light.mean(axis=(0, 1)))
 
 
 def _up(image: np.ndarray, size: int) -> np.ndarray:
@@ -267,7 +270,7 @@ def _source_capture(image, landmarks, domain: CaptureDomain, rng: np.random.Gene
     size = RENDER_OVERSAMPLE * pixels
     session = _session(domain, size, rng)
     radiance, _ = _live_radiance(image, landmarks, posed, session, size, rng)
-    return capture(radiance, camera, pixels, rng, session.light.mean(axis=(0, 1))).astype(np.float32) / 255
+    return capture(radiance, camera, pixels, rng, session.illuminant).astype(np.float32) / 255
 
 
 def _medium_layout(kind: str, rng: np.random.Generator) -> dict:
@@ -347,7 +350,7 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
     kind = "live" if pai == BONA_FIDE else pai.split("_")[0]
     instrument = None if kind == "live" else jitter(harden(domain.instruments[pai], difficulty), rng)
     layout = _medium_layout(kind, rng)
-    hand = _fingers(size, rng, session.light.mean(axis=(0, 1))) if (
+    hand = _fingers(size, rng, session.illuminant) if (
         layout["fingers"] if kind in ("print", "replay", "partial") else rng.random() < 0.1) else None
 
     def posed(t: int, blink: bool = True):
@@ -357,7 +360,7 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
     def finish(radiance):
         if hand is not None:
             radiance = radiance * (1 - hand[0][..., None]) + hand[0][..., None] * hand[1]
-        frame = capture(radiance, camera, sensor, rng, session.light.mean(axis=(0, 1)))
+        frame = capture(radiance, camera, sensor, rng, session.illuminant)
         return cv2.resize(frame, (small, small), interpolation=cv2.INTER_AREA) if sensor != small else frame
 
     # the medium's fine structure at this capture's scale (module docstring of faslearn.data.attacks)
@@ -392,6 +395,7 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
                             domain.name)
 
     plane = plane_motion(num_frames, rng, amplitude=motion * (0.5 if kind == "replay" else 1.0))
+    screen_dimming = np.sqrt(session.light.mean())  # auto-brightness: a screen dims in a dim room
     still = None if kind == "replay" else _up(_source_capture(image, landmarks, domain, rng,
                                                               frontal=kind == "partial"), size)
     if kind in ("print", "partial"):  # printed once, moves rigidly
@@ -404,7 +408,7 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
         if kind == "replay":  # the screen replays a video of the person, taken earlier
             content = _up(_source_capture(image, landmarks, domain, rng), size)
             flat, flat_specular = screen_medium(content, instrument, rng, period, visibility, flicker_phase=2.6 * t)
-            flat = flat * np.sqrt(session.light.mean())  # auto-brightness: a screen dims in a dim room
+            flat = flat * screen_dimming
         homography = plane_homography(size, plane.yaw[t], plane.pitch[t], plane.roll[t], plane.shift[t] + camera_shake[t])
         warp = dict(dsize=(size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         medium = cv2.warpPerspective(flat, homography, **warp)
