@@ -52,10 +52,10 @@ def train_model(bench, rows, seed, epochs, device, model="resnet18", batch_size=
     return {split: fl.train.predict(net, loaders[split], BINARY.score, device=device)["scores"] for split in rows}
 
 
-def domain_gap(bench, seeds, epochs, device, intra_only=False, model="resnet18") -> list[dict]:
+def domain_gap(bench, seeds, epochs, device, intra_only=False, model="resnet18", targets=None) -> list[dict]:
     records = []
     for seed in seeds:
-        for target in bench.config.domains:
+        for target in targets or bench.config.domains:
             intra = bench.protocol("intra", target)
             loo = bench.protocol("leave_one_out", target)
             sources_test = bench.select("test", [d for d in bench.config.domains if d != target])
@@ -116,6 +116,7 @@ def main():
     parser.add_argument("--difficulty", type=float, default=None, help="the benchmark's difficulty (default: its own)")
     parser.add_argument("--model", choices=list(MODELS), default="resnet18", help="the detector trained (default: ResNet-18)")
     parser.add_argument("--intra-only", action="store_true", help="train intra-domain only (a quick check)")
+    parser.add_argument("--targets", nargs="+", default=None, help="target domains (default: all)")
     parser.add_argument("--skip-training", action="store_true")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
@@ -128,10 +129,10 @@ def main():
     print(f"benchmark: {len(bench)} presentations, {render_seconds:.1f} s to render or load", flush=True)
     results = dict(render_seconds=render_seconds, audit=audit(bench))
     if not args.skip_training:
-        records = domain_gap(bench, args.seeds, args.epochs, args.device, args.intra_only, args.model)
+        records = domain_gap(bench, args.seeds, args.epochs, args.device, args.intra_only, args.model, args.targets)
         if args.intra_only:
             print("intra HTER %:", {t: round(100 * float(np.mean([r["test_hter"] for r in records if r["target"] == t])), 1)
-                                    for t in bench.config.domains})
+                                    for t in args.targets or bench.config.domains})
         results.update(records=records, summary=None if args.intra_only else summarise(records))
     if args.out:
         with open(args.out, "w") as f:

@@ -8,7 +8,7 @@ from faslearn.data import (ATTACKS, BONA_FIDE, DOMAINS, Camera, ClipDataset, Fra
                            load_faces, make_benchmark, pose_landmarks, rasterize, render_presentation, warp_face)
 from faslearn.data.attacks import PrintInstrument, halftone, print_medium, subpixel_mask
 from faslearn.data.faces import mesh_topology
-from faslearn.data.simulator import harden
+from faslearn.data.simulator import harden, medium_scale
 from faslearn.data.video import plane_homography
 
 
@@ -117,6 +117,23 @@ def test_print_reflectance_follows_the_printed_photo():
     reflectance, specular = print_medium(content, PrintInstrument(bend=0.0, gloss=0.0), rng, period=4.0)
     assert reflectance[:, 70:].mean() > 4 * reflectance[:, :58].mean()
     assert specular.max() == 0
+
+
+def test_inkjet_banding_varies_the_ink_from_row_to_row_only():
+    rng = np.random.default_rng(0)
+    content = np.full((128, 128, 3), 0.5, np.float32)
+    flat = dict(bend=0.0, gloss=0.0, paper_texture=0.0)
+    laser, _ = print_medium(content, PrintInstrument(**flat), rng, period=0.5, visibility=0.0)
+    inkjet, _ = print_medium(content, PrintInstrument(banding=0.08, **flat), rng, period=0.5, visibility=0.0)
+    rows, columns = inkjet[..., 1].mean(axis=1), inkjet[..., 1].mean(axis=0)
+    assert rows.std() > 5 * columns.std() and laser[..., 1].mean(axis=1).std() < 1e-6
+
+
+def test_sharp_cameras_see_a_replay_near_the_sensor_pitch_where_moire_forms():
+    for domain in ("studio", "outdoor"):
+        visible = [max(row["visibility"]) for row in medium_scale(domain) if row["pai"].startswith("replay")]
+        assert max(visible) > 0.2, domain
+    assert all(max(row["visibility"]) < 0.05 for row in medium_scale("studio") if row["pai"] == "print_1")
 
 
 def test_subpixel_mask_has_unit_mean_and_a_spectral_peak_at_the_pixel_pitch():

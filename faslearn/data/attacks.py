@@ -26,6 +26,8 @@ Print (``print_medium``):
     halftone        clustered-dot screens of period p at the classic angles (15°, 75°, 0°, 45°)
     reflectance     ρ_R = paper_R (1 - a·dot_c)(1 - a·dot_k), likewise G with m and B with y
     paper           fibre texture, gamut limits (saturation), gloss, bending (a cylinder)
+    banding         an inkjet head lays ink in horizontal passes: density varies from pass to pass
+                    (period 0.2-0.5 in) and a clogged nozzle leaves a thin pale streak
 Replay (``screen_medium``):
     emission        E = white_point · (sRGB content)^γ_display + black level (backlight leak)
     sub-pixels      R | G | B stripes with dark gaps, pitch p in radiance pixels
@@ -58,6 +60,7 @@ class PrintInstrument:
     paper_texture: float = 0.03  # contrast of the fibres and mottle
     gloss: float = 0.0  # peak of the specular band (0 = matte paper)
     bend: float = 0.3  # half-angle of the cylinder the sheet is bent around, radians
+    banding: float = 0.0  # inkjet pass-to-pass ink density variation (0 for laser and photo prints)
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,8 @@ def print_medium(content: np.ndarray, printer: PrintInstrument, rng: np.random.G
     black = cmy.min(axis=2, keepdims=True) * printer.black_ink
     inks = np.concatenate([cmy, black], axis=2)
     inks = np.clip(inks + 4 * printer.dot_gain * inks * (1 - inks), 0, 1)  # dot gain
+    if printer.banding > 0:
+        inks = np.clip(inks * _inkjet_passes(size, printer, rng)[:, None, None], 0, 1)
     dots = np.stack([halftone(inks[..., i], period, SCREEN_ANGLES[i], rng, visibility) for i in range(4)], 2)
     absorbed = 1 - printer.ink_absorption * dots
     reflectance = absorbed[..., :3] * absorbed[..., 3:] * np.asarray(printer.paper_white, dtype=np.float32)
@@ -163,6 +168,21 @@ def print_medium(content: np.ndarray, printer: PrintInstrument, rng: np.random.G
     specular = soft_highlight(size, rng) * printer.gloss
     reflectance, specular = _bend(reflectance, specular, printer.bend)
     return np.clip(reflectance, 0, 1), specular
+
+
+def _inkjet_passes(size: int, printer: PrintInstrument, rng: np.random.Generator) -> np.ndarray:
+    """Ink density per row of the sheet, mean 1: one level per head pass (a pass is 0.2-0.5 in high),
+    smoothed where passes overlap, and a few pale streaks where a nozzle is clogged."""
+    rows_per_inch = size / printer.face_width_in
+    pass_height = rng.uniform(0.2, 0.5) * rows_per_inch
+    passes = int(np.ceil(size / pass_height)) + 1
+    levels = 1 + printer.banding * rng.standard_normal(passes)
+    rows = np.arange(size) / pass_height + rng.uniform(0, 1)
+    density = levels[rows.astype(int)]
+    density = cv2.GaussianBlur(density[None, :].astype(np.float32), (0, 0), 0.08 * pass_height).ravel()
+    for row in rng.integers(0, size, rng.integers(0, 4)):
+        density[row: row + 2] *= 1 - 4 * printer.banding
+    return density.astype(np.float32)
 
 
 def _bend(reflectance: np.ndarray, specular: np.ndarray, bend: float):

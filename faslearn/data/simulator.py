@@ -76,7 +76,7 @@ DOMAINS = {
                 "print_2": _print(lpi=100, face_width_in=4.0, dot_gain=0.15, saturation=0.75, bend=0.3),
                 "replay_1": ScreenInstrument(ppi=264, face_width_in=2.5, fill_factor=0.85, black_level=0.01,
                                              white_point=(0.97, 1.0, 1.06), glare=0.12, flicker=0.01),
-                "replay_2": ScreenInstrument(ppi=96, face_width_in=1.4, fill_factor=0.7, gamma=2.5,
+                "replay_2": ScreenInstrument(ppi=96, face_width_in=0.8, fill_factor=0.7, gamma=2.5,
                                              white_point=(1.0, 1.0, 1.1), black_level=0.05, glare=0.2, flicker=0.03),
                 "mask_3d": MaskInstrument(saturation=0.75, smoothing=1.0, sheen=0.2, tint=(1.0, 0.96, 0.9)),
                 "partial_eyes": _print(lpi=175, face_width_in=5.0, saturation=0.9, gloss=0.2, bend=0.1),
@@ -93,7 +93,7 @@ DOMAINS = {
                 "print_1": _print(lpi=85, face_width_in=4.0, dot_gain=0.12, saturation=0.7, paper_texture=0.05,
                                   bend=0.4),
                 "print_2": _print(lpi=60, face_width_in=3.0, dot_gain=0.22, saturation=0.8, paper_texture=0.06,
-                                  paper_white=(0.9, 0.9, 0.84), bend=0.3),
+                                  paper_white=(0.9, 0.9, 0.84), bend=0.3, banding=0.06),
                 "replay_1": ScreenInstrument(ppi=110, face_width_in=1.2, fill_factor=0.75, gamma=2.4, black_level=0.06,
                                              glare=0.1, flicker=0.04),
                 "replay_2": ScreenInstrument(ppi=132, face_width_in=1.6, fill_factor=0.8, gamma=2.0,
@@ -113,10 +113,10 @@ DOMAINS = {
                 "print_1": _print(lpi=150, face_width_in=4.5, dot_gain=0.1, saturation=0.9, gloss=0.45,
                                   paper_texture=0.02, bend=0.2),
                 "print_2": _print(lpi=75, face_width_in=3.5, dot_gain=0.18, saturation=0.75, paper_texture=0.05,
-                                  bend=0.35, paper_white=(0.93, 0.92, 0.86)),
+                                  bend=0.35, paper_white=(0.93, 0.92, 0.86), banding=0.05),
                 "replay_1": ScreenInstrument(ppi=326, face_width_in=1.5, fill_factor=0.9, gamma=2.3, brightness=1.2,
                                              glare=0.3, flicker=0.01),
-                "replay_2": ScreenInstrument(ppi=160, face_width_in=0.9, fill_factor=0.75, gamma=2.1,
+                "replay_2": ScreenInstrument(ppi=120, face_width_in=0.75, fill_factor=0.75, gamma=2.1,
                                              white_point=(1.0, 0.97, 1.08), black_level=0.04, brightness=1.1,
                                              glare=0.35, flicker=0.02),
                 "mask_3d": MaskInstrument(saturation=0.85, smoothing=0.8, sheen=0.35, tint=(1.0, 0.93, 0.88)),
@@ -132,7 +132,7 @@ DOMAINS = {
             backgrounds=((0.22, 0.2, 0.18), (0.4, 0.33, 0.25), (0.15, 0.17, 0.22)),
             instruments={
                 "print_1": _print(lpi=50, face_width_in=3.0, dot_gain=0.25, saturation=0.65, paper_texture=0.07,
-                                  bend=0.45, paper_white=(0.88, 0.87, 0.8)),
+                                  bend=0.45, paper_white=(0.88, 0.87, 0.8), banding=0.08),
                 "print_2": _print(lpi=100, face_width_in=4.0, dot_gain=0.1, saturation=0.8, bend=0.3),
                 "replay_1": ScreenInstrument(ppi=72, face_width_in=1.3, fill_factor=0.65, gamma=2.6, black_level=0.1,
                                              white_point=(0.95, 1.0, 1.15), glare=0.05, flicker=0.06),
@@ -147,7 +147,7 @@ DOMAINS = {
 # The value of each parameter at which its artifact vanishes: ``difficulty`` moves instruments
 # towards these (print resolution, pixel density and sizes stay: they are the medium itself).
 _INVISIBLE = {
-    PrintInstrument: dict(saturation=1.0, paper_texture=0.0, gloss=0.0, bend=0.0, dot_gain=0.0,
+    PrintInstrument: dict(saturation=1.0, paper_texture=0.0, gloss=0.0, bend=0.0, dot_gain=0.0, banding=0.0,
                           paper_white=(1.0, 1.0, 1.0)),
     ScreenInstrument: dict(fill_factor=1.0, gamma=2.2, white_point=(1.0, 1.0, 1.0), black_level=0.0, glare=0.0,
                            flicker=0.0),
