@@ -82,13 +82,13 @@ def domain_gap(bench, seeds, epochs, device, intra_only=False, model="resnet18",
     return records
 
 
-def summarise(records) -> dict:
+def summarise(records, model="resnet18") -> dict:
     def mean(protocol, key, target=None):
         values = [r[key] for r in records if r["protocol"] == protocol and (target is None or r["target"] == target)]
         return float(np.mean(values))
 
     targets = list(dict.fromkeys(r["target"] for r in records))
-    print(f"\n{'target':<9}{'intra':>8}{'sources':>9}{'unseen':>8}{'ratio':>7}{'same-n':>8}   (ResNet-18 HTER %)")
+    print(f"\n{'target':<9}{'intra':>8}{'sources':>9}{'unseen':>8}{'ratio':>7}{'same-n':>8}   ({model} HTER %)")
     rows = {}
     for t in targets:
         intra, sources, unseen = (mean("intra", "test_hter", t), mean("leave_one_out", "sources_test_hter", t),
@@ -133,7 +133,7 @@ def main():
         if args.intra_only:
             print("intra HTER %:", {t: round(100 * float(np.mean([r["test_hter"] for r in records if r["target"] == t])), 1)
                                     for t in args.targets or bench.config.domains})
-        results.update(records=records, summary=None if args.intra_only else summarise(records))
+        results.update(records=records, summary=None if args.intra_only else summarise(records, args.model))
     if args.out:
         with open(args.out, "w") as f:
             json.dump(results, f, indent=1)
