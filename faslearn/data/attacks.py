@@ -182,7 +182,7 @@ def _inkjet_passes(size: int, printer: PrintInstrument, rng: np.random.Generator
     density = cv2.GaussianBlur(density[None, :].astype(np.float32), (0, 0), 0.08 * pass_height).ravel()
     for row in rng.integers(0, size, rng.integers(0, 4)):
         density[row: row + 2] *= 1 - 4 * printer.banding
-    return density.astype(np.float32)
+    return density
 
 
 def _bend(reflectance: np.ndarray, specular: np.ndarray, bend: float):
