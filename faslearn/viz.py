@@ -40,6 +40,33 @@ def log_spectrum(images: np.ndarray) -> np.ndarray:
     return np.log1p(spectrum).reshape(-1, *gray.shape[-2:]).mean(axis=0)
 
 
+def radial_power_spectrum(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Radially averaged power spectrum of (N, H, W, 3) images (or (N, H, W) gray), mean over images.
+
+    Each image is made gray, its mean removed and a Hann window applied; its power |FFT|² is
+    averaged over rings of width 1/max(H, W) around the zero frequency. Returns ``(frequency,
+    power)``: the ring radii in cycles per pixel (zero frequency left out) and the mean power in
+    each ring. 0.5 cycles per pixel is the Nyquist frequency of either axis; rings beyond it
+    hold only diagonal frequencies (the corners of the spectrum).
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim == 4:
+        images = images.mean(axis=-1)
+    if images.ndim != 3:
+        raise ValueError(f"images must be (N, H, W, 3) or (N, H, W), got shape {images.shape}")
+    height, width = images.shape[1:]
+    gray = images - images.mean(axis=(1, 2), keepdims=True)
+    window = np.outer(np.hanning(height), np.hanning(width)).astype(np.float32)
+    power = (np.abs(np.fft.fft2(gray * window)) ** 2).mean(axis=0) / np.square(window).sum()
+    fy, fx = np.meshgrid(np.fft.fftfreq(height), np.fft.fftfreq(width), indexing="ij")
+    step = 1.0 / max(height, width)
+    ring = np.round(np.hypot(fy, fx) / step).astype(np.int64).ravel()
+    counts = np.bincount(ring)
+    sums = np.bincount(ring, weights=power.ravel())
+    keep = np.flatnonzero(counts)[1:]  # every non-empty ring but the zero frequency
+    return keep * step, sums[keep] / counts[keep]
+
+
 def score_histograms(scores, labels, threshold=None, pai=None, ax=None, bins: int = 30, title=None):
     """Score distributions of bona fide vs attacks (per instrument when ``pai`` is given)."""
     scores, labels = np.asarray(scores), np.asarray(labels)

@@ -88,7 +88,7 @@ REPO = Path(__file__).resolve().parents[1]
 TRAIN_NOTEBOOK = REPO / "notebooks" / "training" / "train_cdcn.ipynb"
 SWEEP_CONFIGS = sorted((REPO / "notebooks" / "training" / "configs").glob("course_sweep*.yaml"))
 # the sweeps that compare supervisions on one backbone (course_sweep.yaml made the shipped results)
-FAIR_SWEEPS = [path for path in SWEEP_CONFIGS if path.stem in ("course_sweep_fair", "course_sweep_gpu")]
+FAIR_SWEEPS = [path for path in SWEEP_CONFIGS if path.stem in ("course_sweep", "course_sweep_gpu")]
 SAME_BACKBONE = {"cdcn_binary", "cdcn", "multitask"}  # one CDCN backbone, three supervisions
 
 
@@ -118,6 +118,8 @@ def test_course_sweep_compares_supervision_on_one_backbone(config_path):
     theta = config["defaults"]["theta"]
     data = {(r["protocol"], r["target"]) for r in runs}
     assert {protocol for protocol, _ in data} == {"intra", "leave_one_out"}
+    # both protocols train on as many frames (the intra training split's 540): only their source differs
+    assert {r["max_train_samples"] for r in runs} == {540}
     for protocol, target in data:
         group = [r for r in runs if (r["protocol"], r["target"]) == (protocol, target)]
         seeds = {r["seed"] for r in group}
@@ -140,7 +142,7 @@ def test_course_sweep_compares_supervision_on_one_backbone(config_path):
     widths = {r["width"] for r in runs if r["model"] != "resnet18"}
     devices = {r["device"] for r in runs}
     if config_path.stem == "course_sweep_gpu":
-        assert devices == {"cuda"} and widths == {1.0} and {r["batch_size"] for r in runs} == {64}
+        assert devices == {"cuda"} and widths == {1.0} and {r["batch_size"] for r in runs} == {16}
         assert data == {(p, t) for p in ("intra", "leave_one_out") for t in DOMAINS}
     else:
         assert devices == {"cpu"} and len(widths) == 1 and 0.25 <= widths.pop() <= 0.5

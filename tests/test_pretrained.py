@@ -34,20 +34,21 @@ def test_wrong_digest_or_name_is_refused(monkeypatch, tmp_path):
     entry = {**pretrained.REGISTRY[CHECKPOINT], "sha256": "0" * 64}
     monkeypatch.setitem(pretrained.REGISTRY, CHECKPOINT, entry)
     with pytest.raises(ValueError, match="sha256 mismatch"):
-        pretrained.load_pretrained(CHECKPOINT, CDCN(width=0.125))
+        pretrained.load_pretrained(CHECKPOINT, CDCN(width=0.25))
     with pytest.raises(ValueError, match="unknown pretrained entry"):
         pretrained.path("cdcn_full_oulu")
 
 
 def test_checkpoint_loads_into_the_model_it_names_and_only_that_one():
     spec = pretrained.REGISTRY[CHECKPOINT]["model"]
-    model = pretrained.load_pretrained(CHECKPOINT, CDCN(theta=spec["theta"], width=spec["width"]))
+    model = pretrained.load_pretrained(CHECKPOINT, CDCN(theta=spec["theta"], width=spec["width"],
+                                                        map_size=spec["map_size"]))
     with safe_open(str(pretrained.path(CHECKPOINT)), framework="pt") as f:
         for key, value in model.state_dict().items():
             assert torch.equal(f.get_tensor(f"model.{key}"), value)
     with pytest.raises(ValueError, match=r"does not fit this CDCN \(0 tensors missing, 0 unexpected, \d+ of another "
                                          r"shape; e\.g\. '.+' is \(.+\) in the file, \(.+\) in the model\)") as error:
-        pretrained.load_pretrained(CHECKPOINT, CDCN(width=0.25))
+        pretrained.load_pretrained(CHECKPOINT, CDCN(width=0.125, map_size=spec["map_size"]))
     assert "\n" not in str(error.value)
     with pytest.raises(ValueError, match=r"does not fit this CDCNpp \(\d+ tensors missing, \d+ unexpected"):
         pretrained.load_pretrained(CHECKPOINT, CDCNpp(theta=spec["theta"], width=spec["width"]))
@@ -59,7 +60,8 @@ def test_checkpoint_reproduces_its_shipped_test_scores():
     run = next(r for r in sweep["runs"].values()
                if all(r["parameters"][k] == v for k, v in made.items()))
     spec = pretrained.REGISTRY[CHECKPOINT]["model"]
-    model = pretrained.load_pretrained(CHECKPOINT, CDCN(theta=spec["theta"], width=spec["width"])).eval()
+    model = pretrained.load_pretrained(CHECKPOINT, CDCN(theta=spec["theta"], width=spec["width"],
+                                                        map_size=spec["map_size"])).eval()
     bench = make_benchmark(progress=False)
     rows = bench.protocol(made["protocol"], made["target"])["test"]
     assert list(bench.video[rows]) == sweep["splits"][made["protocol"]]["test"]["video"]
@@ -73,7 +75,7 @@ def test_results_hold_every_run_of_the_sweep():
     sweep = pretrained.load_results("course_sweep")
     assert sweep["config"] == config
     seeds = {r["parameters"]["seed"] for r in sweep["runs"].values()}
-    assert seeds == {0, 1, 2} and len(sweep["runs"]) == 27
+    assert seeds == {0, 1, 2} and len(sweep["runs"]) == 33
     for run in sweep["runs"].values():
         splits = sweep["splits"][run["parameters"]["protocol"]]
         assert all(len(run["scores"][s]) == len(splits[s]["labels"]) for s in ("dev", "test"))

@@ -60,12 +60,12 @@ def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
     )
 
 
-def cdcn_backbone(theta: float = 0.7, width: float = 1.0) -> nn.Module:
+def cdcn_backbone(theta: float = 0.7, width: float = 1.0, map_size=None) -> nn.Module:
     """CDCN's backbone: the stem, the three CDC blocks and their multi-scale fusion, exactly as in
-    ``CDCN(theta, width).features`` (a MultiScaleCDCFeatures; ``out_channels`` = 384·width,
-    maps at 1/8 of the input). CDCN builds its features before its head, so after the same seed the
-    weights here are CDCN's initial backbone weights."""
-    return CDCN(theta=theta, width=width).features
+    ``CDCN(theta, map_size, width).features`` (a MultiScaleCDCFeatures; ``out_channels`` = 384·width,
+    fused at ``map_size``, by default 1/8 of the input). CDCN builds its features before its head, so
+    after the same seed the weights here are CDCN's initial backbone weights."""
+    return CDCN(theta=theta, map_size=map_size, width=width).features
 
 
 def _binary_head(channels: int) -> nn.Sequential:
@@ -76,16 +76,17 @@ def _binary_head(channels: int) -> nn.Sequential:
 
 class CDCNBinary(nn.Module):
     """CDCN's backbone (`cdcn_backbone`, CDC strength ``theta``, channel multiplier ``width``) with
-    a binary head (MultiTaskNet's): supervision by the live/attack label only, no depth map.
+    a binary head (MultiTaskNet's): supervision by the live/attack label only, no depth map. Its
+``map_size`` is the resolution the backbone fuses its scales at, as in CDCN (the same backbone).
 
     forward(x), x (B, 3, H, W) → logit (B,), sigmoid(logit) = probability of bona fide. Train and
     score it with faslearn.losses.BINARY (binary cross-entropy; the logit is the score), like
     ``resnet18_binary``.
     """
 
-    def __init__(self, theta: float = 0.7, width: float = 1.0):
+    def __init__(self, theta: float = 0.7, width: float = 1.0, map_size=None):
         super().__init__()
-        self.backbone = cdcn_backbone(theta=theta, width=width)
+        self.backbone = cdcn_backbone(theta=theta, width=width, map_size=map_size)
         self.binary_head = _binary_head(self.backbone.out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -99,27 +100,29 @@ class MultiTaskNet(nn.Module):
     backbone: "resnet18" (torchvision ResNet-18 up to layer2, random init: 128 channels at 1/8 of
     the input) or "cdcn" (`cdcn_backbone`: CDCN's stem, blocks and multi-scale fusion with CDC
     strength ``theta``: 384 channels at 1/8 of the input; ``width`` multiplies its channels as in
-    CDCN). Maps come out at 1/8 of the input, like CDCN's. The binary head is CDCNBinary's.
+    CDCN). Maps come out at ``map_size`` (int or pair), by default 1/8 of the input like CDCN's; the
+    ResNet-18 features are resized to it bilinearly. The binary head is CDCNBinary's.
 
     forward(x), x (B, 3, H, W) → {
-        "depth":      (B, H/8, W/8), ≥ 0 (a face for bona fide, zeros for an attack),
-        "reflection": (B, reflection_channels, H/8, W/8), in [0, 1]; 3 channels for an RGB
+        "depth":      (B, h, w), ≥ 0 (a face for bona fide, zeros for an attack),
+        "reflection": (B, reflection_channels, h, w), in [0, 1]; 3 channels for an RGB
                       reflection map (the default) or 1 for a grayscale one,
         "logit":      (B,), sigmoid(logit) = probability of bona fide,
     }
     """
 
     def __init__(self, backbone: str = "resnet18", reflection_channels: int = 3, theta: float = 0.7,
-                 width: float = 1.0):
+                 width: float = 1.0, map_size=None):
         super().__init__()
         if backbone != "cdcn" and width != 1.0:
             raise ValueError(f"width scales the 'cdcn' backbone only, got width={width} with {backbone!r}")
         if backbone == "resnet18":
             r = resnet18(weights=None)
-            self.backbone = nn.Sequential(r.conv1, r.bn1, r.relu, r.maxpool, r.layer1, r.layer2)
+            resize = [nn.Upsample(size=map_size, mode="bilinear", align_corners=False)] if map_size else []
+            self.backbone = nn.Sequential(r.conv1, r.bn1, r.relu, r.maxpool, r.layer1, r.layer2, *resize)
             channels = 128
         elif backbone == "cdcn":
-            self.backbone = cdcn_backbone(theta=theta, width=width)
+            self.backbone = cdcn_backbone(theta=theta, width=width, map_size=map_size)
             channels = self.backbone.out_channels
         else:
             raise ValueError(f"backbone must be 'resnet18' or 'cdcn', got {backbone!r}")

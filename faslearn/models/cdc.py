@@ -159,7 +159,8 @@ class CDCN(nn.Module):
     """CDCN: predicts a pseudo-depth map, high on a bona fide face and zero on an attack.
 
     forward(x): x (B, 3, H, W) → depth map (B, h, w) ≥ 0 with (h, w) = ``map_size`` (int or pair),
-    by default (ceil(H/8), ceil(W/8)): 32×32 for the paper's 256×256 faces, 8×8 for the course's 64×64.
+    by default (ceil(H/8), ceil(W/8)): 32×32 for the paper's 256×256 faces. The course's 64×64 faces
+    have 16×16 depth labels (an 8×8 map has no nose), so it builds CDCN with ``map_size=16``.
     Score a face with faslearn.losses.depth_score (the map mean); fold_cdc(model) gives an
     equivalent network of plain convolutions for inference.
 

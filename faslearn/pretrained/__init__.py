@@ -4,7 +4,7 @@ Each entry of ``REGISTRY`` names a file in this folder, its SHA-256, and how it 
 notebook, its parameters and the command), so that anyone can re-make it and compare. Every
 loader checks the digest first: a file that was edited or truncated raises ``ValueError``.
 
-    model = CDCN(theta=0.7, width=0.125)
+    model = CDCN(theta=0.7, width=0.25, map_size=16)
     fl.pretrained.load_pretrained("cdcn_night_leave_one_out", model)
     sweep = fl.pretrained.load_results("course_sweep")
 """
