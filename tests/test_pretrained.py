@@ -64,7 +64,7 @@ def test_checkpoint_reproduces_its_shipped_test_scores():
                                                         map_size=spec["map_size"])).eval()
     bench = make_benchmark(progress=False)
     rows = bench.protocol(made["protocol"], made["target"])["test"]
-    assert list(bench.video[rows]) == sweep["splits"][made["protocol"]]["test"]["video"]
+    assert list(bench.video[rows]) == sweep["splits"][run["frames"]]["test"]["video"]
     with torch.no_grad():
         scores = depth_score(model(to_tensor(bench.frames[rows, 0]))).numpy()
     np.testing.assert_allclose(scores, run["scores"]["test"], rtol=2e-3, atol=1e-4)  # stored at float16
@@ -77,7 +77,7 @@ def test_results_hold_every_run_of_the_sweep():
     seeds = {r["parameters"]["seed"] for r in sweep["runs"].values()}
     assert seeds == {0, 1, 2} and len(sweep["runs"]) == 33
     for run in sweep["runs"].values():
-        splits = sweep["splits"][run["parameters"]["protocol"]]
+        splits = sweep["splits"][run["frames"]]
         assert all(len(run["scores"][s]) == len(splits[s]["labels"]) for s in ("dev", "test"))
 
 

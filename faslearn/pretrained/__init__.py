@@ -19,7 +19,7 @@ SWEEP = "notebooks/training/configs/course_sweep.yaml"
 REGISTRY = {
     "course_sweep": {
         "path": "course_sweep_results.json",
-        "sha256": "ba827945cdc1edd076d88adbf8e64bb80c850191a50836812b6f11164e1e1122",
+        "sha256": "281dae19ce00aac8f3f13f5a330385742e1f3b824cc22c6bb8912fa036150e01",
         "made_by": {
             "notebook": "notebooks/training/train_cdcn.ipynb",
             "parameters": f"every run of {SWEEP}",
@@ -28,16 +28,17 @@ REGISTRY = {
         },
     },
     "cdcn_night_leave_one_out": {
-        "path": "cdcn_theta0.7_width0.125_night_leave_one_out_seed0.safetensors",
-        "sha256": "d3d4a2d39b08432224d42af24c65e89dac8c741c426ee34bb7cf80d70cb5e4d4",
-        "model": {"class": "CDCN", "theta": 0.7, "width": 0.125},
+        "path": "cdcn_theta0.7_width0.25_map16_night_leave_one_out_seed0.safetensors",
+        "sha256": "101f1eca6afc34a7342d65c30f2a1d87c1a8bd6043073f97e9093c0ecd148584",
+        "model": {"class": "CDCN", "theta": 0.7, "width": 0.25, "map_size": 16},
         "made_by": {
             "notebook": "notebooks/training/train_cdcn.ipynb",
-            "parameters": {"model": "cdcn", "theta": 0.7, "width": 0.125, "image_size": 64, "epochs": 3,
-                           "batch_size": 32, "lr": 0.001, "dataset": "faslearn", "protocol": "leave_one_out",
-                           "target": "night", "device": "cpu", "cpu_threads": 1, "seed": 0},
+            "parameters": {"model": "cdcn", "theta": 0.7, "width": 0.25, "image_size": 64, "epochs": 10,
+                           "batch_size": 16, "lr": 0.001, "dataset": "faslearn", "protocol": "leave_one_out",
+                           "target": "night", "device": "cpu", "max_train_samples": 540, "cpu_threads": 1,
+                           "seed": 0},
             "command": f"python scripts/run_sweep.py {SWEEP}, then "
-                       "runs/sweep/cdcn-leave_one_out-night-theta0.7-width0.125-seed0/model.safetensors",
+                       "runs/sweep/cdcn-leave_one_out-night-theta0.7-width0.25-seed0/model.safetensors",
         },
     },
 }
