@@ -77,7 +77,7 @@ def _binary_head(channels: int) -> nn.Sequential:
 class CDCNBinary(nn.Module):
     """CDCN's backbone (`cdcn_backbone`, CDC strength ``theta``, channel multiplier ``width``) with
     a binary head (MultiTaskNet's): supervision by the live/attack label only, no depth map. Its
-``map_size`` is the resolution the backbone fuses its scales at, as in CDCN (the same backbone).
+    ``map_size`` is the resolution the backbone fuses its scales at, as in CDCN (the same backbone).
 
     forward(x), x (B, 3, H, W) → logit (B,), sigmoid(logit) = probability of bona fide. Train and
     score it with faslearn.losses.BINARY (binary cross-entropy; the logit is the score), like
