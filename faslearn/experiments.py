@@ -11,6 +11,7 @@ A benchmark whose attacks can be told apart that way teaches shortcuts, not anti
 """
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
 
 from .data import ATTACKS
 from .metrics import evaluate
@@ -77,3 +78,17 @@ def feature_classifier(features: np.ndarray, seed: int = 0):
         return trees.decision_function(features[rows["dev"]]), trees.decision_function(features[rows["test"]])
 
     return method
+
+
+def shortcut_audit(benchmark) -> dict[str, dict[str, float]]:
+    """Test AUC per domain (intra-domain protocol) of gradient-boosted trees that see only a shortcut:
+    ``{"border ring": {domain: auc}, "global colour": {...}}``. One thread: trees on a few hundred rows
+    gain little from more, and OpenMP threads crawl on busy cores."""
+    frames = benchmark.frames[:, 0]
+    audit = {}
+    with threadpool_limits(limits=1):
+        for name, features in (("border ring", border_ring_statistics(frames)),
+                               ("global colour", colour_statistics(frames))):
+            rows = run_protocols(benchmark, feature_classifier(features), protocols=("intra",))
+            audit[name] = {r["target"]: r["auc"] for r in rows}
+    return audit
