@@ -17,7 +17,7 @@ LAB_ARGS ?=
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9]*.ipynb))
-BENCHMARKS := $(sort $(wildcard benchmarks/*.py))
+BENCHMARKS := $(sort $(filter-out benchmarks/_%,$(wildcard benchmarks/*.py)))  # _timing.py: shared code
 
 .DEFAULT_GOAL := help
 .PHONY: help install course test test-unit test-notebooks test-notebooks-native test-notebooks-baseline spread outputs lab benchmarks clean

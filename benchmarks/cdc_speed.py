@@ -12,13 +12,12 @@ Prints Markdown tables. About 30 s on 2 idle CPU cores (several times that on sh
     python benchmarks/cdc_speed.py --sizes 16 64 --repeats 10 --network-repeats 3
 """
 import argparse
-import statistics
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from _timing import inference, median_seconds  # benchmarks/_timing.py
 from faslearn.models.cdc import CDCN, Conv2dCD, fold_cdc
 from faslearn.utils import get_device, seed_everything
 
@@ -44,34 +43,6 @@ def with_two_convolution_cdc(model: nn.Module) -> nn.Module:
             if isinstance(child, Conv2dCD):
                 setattr(parent, name, TwoConvolutionCDC(child))
     return model
-
-
-def median_seconds(runs: dict, repeats: int, device: torch.device, warmup: int = 2) -> dict:
-    """Median wall time of each callable, the callables interleaved so drifts hit all of them alike."""
-    def timed(fn):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        return time.perf_counter() - start
-
-    for fn in runs.values():
-        for _ in range(warmup):
-            fn()
-    times = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, fn in runs.items():
-            times[name].append(timed(fn))
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
-def inference(model, x):
-    def run():
-        with torch.inference_mode():
-            model(x)
-    return run
 
 
 def training_step(model, x):

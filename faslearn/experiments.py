@@ -14,7 +14,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
 from .data import ATTACKS
-from .metrics import evaluate
+from .metrics import bpcer_at_apcer, evaluate
 
 PROTOCOL_LABELS = {"intra": "intra-domain", "leave_one_out": "leave-one-domain-out",
                    "unseen_attack": "unseen attack species"}
@@ -92,3 +92,25 @@ def shortcut_audit(benchmark) -> dict[str, dict[str, float]]:
             rows = run_protocols(benchmark, feature_classifier(features), protocols=("intra",))
             audit[name] = {r["target"]: r["auc"] for r in rows}
     return audit
+
+
+def sweep_metrics(sweep: dict, scores: dict | None = None) -> list[dict]:
+    """One dict per run of a collected sweep (`faslearn.pretrained.load_results`, layout in
+    scripts/run_sweep.py): the run's name, parameters and ``frames`` key, its test metrics at the dev
+    EER threshold (`metrics.evaluate`), ``bpcer_at_apcer5`` and its ``test_scores`` array.
+
+    ``scores`` ({name: {"dev": ..., "test": ..., "frames": key}}) evaluates other score sets the same
+    way, e.g. the fused scores of two runs.
+    """
+    runs = scores or {name: {**run["scores"], "frames": run["frames"]} for name, run in sweep["runs"].items()}
+    rows = []
+    for name, run in runs.items():
+        frames = sweep["splits"][run["frames"]]  # the dev and test clips this run scored
+        dev, test = frames["dev"], frames["test"]
+        metrics = evaluate(run["dev"], dev["labels"], run["test"], test["labels"], test["pai"])
+        operating = bpcer_at_apcer(run["test"], test["labels"], test["pai"], apcer=0.05)
+        parameters = sweep["runs"][name]["parameters"] if name in sweep["runs"] else {}
+        # the run's parameters last: their "protocol" is the data protocol, not evaluate's "dev_threshold"
+        rows.append({**metrics, "bpcer_at_apcer5": operating["bpcer"], "test_scores": np.asarray(run["test"]),
+                     **parameters, "name": name, "frames": run["frames"]})
+    return rows

@@ -6,7 +6,9 @@
 
 The YAML file names the notebook, the folder of the runs, the parameters shared by every run
 (``defaults``) and a ``grid``: each entry's list-valued parameters are crossed (a product), its
-scalars fixed. Runs with the same parameters are run once. Each run writes its executed notebook,
+scalars fixed. An optional ``run_name`` template names the runs from their parameters, e.g.
+``"{branch}-fpm_{fpm}-ppm_{ppm}-{protocol}-{target}-seed{seed}"`` (default: `run_name`'s rule for
+train_cdcn.ipynb). Runs with the same parameters are run once. Each run writes its executed notebook,
 checkpoints and ``results.json`` to ``<output_root>/<name>/``; a run whose ``results.json`` exists
 is skipped (after checking that it was made with the same parameters), and an interrupted one
 resumes from its last epoch. Runs go seed by seed, so a sweep cut short still has every
@@ -57,7 +59,7 @@ def expand(config: dict) -> dict[str, dict]:
         values = [v if isinstance(v, list) else [v] for v in entry.values()]
         for combination in itertools.product(*values):
             parameters = {**config.get("defaults", {}), **dict(zip(keys, combination))}
-            name = run_name(parameters)
+            name = run_name(parameters, config.get("run_name"))
             if runs.setdefault(name, parameters) != parameters:
                 differ = sorted(k for k in {**parameters, **runs[name]} if parameters.get(k) != runs[name].get(k))
                 raise ValueError(f"two grid entries make run {name} with different {differ}; "
@@ -65,11 +67,17 @@ def expand(config: dict) -> dict[str, dict]:
     return dict(sorted(runs.items(), key=lambda item: item[1].get("seed", 0)))
 
 
-def run_name(p: dict) -> str:
+def run_name(p: dict, template: str | None = None) -> str:
     """e.g. cdcn_binary-leave_one_out-night-theta0.7-width0.5-seed0 (the target only for the course
-    data; θ and width for every model on the CDCN backbone, i.e. all but resnet18). Other parameters
-    (epochs, batch size, device) are not in the name: a sweep that changes them needs its own
-    ``output_root``, and `run_all` refuses a folder whose results were made with other parameters."""
+    data; θ and width for every model on the CDCN backbone, i.e. all but resnet18), or ``template``
+    filled in with the parameters. Other parameters (epochs, batch size, device) are not in the
+    name: a sweep that changes them needs its own ``output_root``, and `run_all` refuses a folder
+    whose results were made with other parameters."""
+    if template:
+        try:
+            return template.format(**p)
+        except KeyError as missing:
+            raise ValueError(f"run_name template {template!r} names {missing}, which no run parameter sets") from None
     name = f"{p['model']}-{p['protocol']}"
     if p.get("dataset", "faslearn") == "faslearn":
         name += f"-{p['target']}"

@@ -4,8 +4,9 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from faslearn.data import (ATTACKS, BONA_FIDE, DOMAINS, Camera, ClipDataset, FrameDataset, capture, depth_map,
-                           load_faces, make_benchmark, pose_landmarks, rasterize, render_presentation, warp_face)
+from faslearn.data import (ATTACKS, BONA_FIDE, DOMAINS, PRESENTATIONS, Camera, ClipDataset, FrameDataset,
+                           benchmark_identities, capture, depth_map, load_faces, make_benchmark, pose_landmarks,
+                           prepare_clips, rasterize, render_presentation, warp_face)
 from faslearn.data.attacks import PrintInstrument, halftone, print_medium, subpixel_mask
 from faslearn.data.faces import mesh_topology
 from faslearn.data.simulator import harden, medium_scale
@@ -101,6 +102,29 @@ def test_camera_keeps_a_flat_colour_exposed_to_mid_gray_and_adds_noise():
     assert image[4:-4, 4:-4, 1].std() > 0.5  # sensor noise is there
     with pytest.raises(ValueError, match="square"):
         capture(radiance[:, :100], Camera(), 32, rng)
+
+
+def test_a_clip_keeps_its_camera_settings_while_every_frame_gets_new_noise():
+    radiance = np.random.default_rng(0).uniform(0.1, 0.6, (128, 128, 3)).astype(np.float32)
+    camera = Camera(exposure_jitter=0.3, white_balance_error=0.1)  # settings that vary a lot per capture
+    rng = np.random.default_rng(1)
+    clip = {}
+    frames = np.stack([capture(radiance, camera, 32, rng, clip=clip) for _ in range(4)]).astype(np.float32)
+    singles = np.stack([capture(radiance, camera, 32, rng) for _ in range(4)]).astype(np.float32)
+    assert not np.array_equal(frames[0], frames[1])  # fresh sensor noise in every frame ...
+    # ... under one exposure and white balance: the frames' colour means move by noise only
+    assert frames.mean((1, 2)).std(0).max() < 0.2 * singles.mean((1, 2)).std(0).max()
+    assert set(clip) >= {"exposure", "white_balance", "jpeg_quality"}
+
+
+def test_clip_frames_hold_one_scene(faces):
+    """Without motion, consecutive frames differ by noise, shake and flicker only: the room, the light,
+    the replayed video, the skin and the camera's settings hold over the clip."""
+    image, landmarks = faces[1]
+    for pai in PRESENTATIONS:
+        clip = render_presentation(image, landmarks, pai, "office", np.random.default_rng(5), num_frames=3, motion=0.0)
+        change = np.abs(np.diff(clip.frames.astype(np.float32), axis=0)).mean()
+        assert change < 12, (pai, change)  # a scene re-drawn per frame changes by 20-35 grey levels
 
 
 def test_halftone_dot_area_follows_ink_coverage():
@@ -242,6 +266,11 @@ def test_benchmark_is_deterministic_and_cached(small_benchmark, tmp_path, monkey
     assert np.array_equal(cached.frames, first.frames) and np.array_equal(cached.pai, first.pai)
 
 
+def test_benchmark_identities_are_known_without_rendering(small_benchmark):
+    assert np.array_equal(benchmark_identities(small_benchmark.config), np.unique(small_benchmark.identity))
+    assert len(benchmark_identities()) == 4 * 150  # the default benchmark: 200 of the 800 faces stay unseen
+
+
 def test_protocols(small_benchmark):
     b = small_benchmark
     intra, loo = b.protocol("intra", "night"), b.protocol("leave_one_out", "night")
@@ -260,6 +289,23 @@ def test_bad_benchmark_settings_fail_early():
         make_benchmark(difficulty=2.0, cache=False)
     with pytest.raises(ValueError, match="need 2000 faces"):
         make_benchmark(identities_per_domain=500, cache=False)
+
+
+def test_prepared_clips_are_cached_and_feed_the_clip_dataset(small_benchmark, tmp_path, monkeypatch):
+    monkeypatch.setenv("FASLEARN_CACHE", str(tmp_path))
+    b = small_benchmark
+    prepared = prepare_clips(b, k=1, flow="dis", progress=False)
+    assert prepared.frames.shape == (len(b), 2, 64, 64, 3) and prepared.flow.shape == (len(b), 1, 64, 64, 2)
+    assert (prepared.key_frames == [0, 1]).all()  # two frames, one stack: both kept
+    assert np.array_equal(prepared.frames[:, 0], b.frames[:, 0])  # frame 0 is the reference of the registration
+    again = prepare_clips(b, k=1, flow="dis", progress=False)
+    assert len(list(tmp_path.glob("clips-*.npz"))) == 1 and np.array_equal(again.flow, prepared.flow)
+    item = ClipDataset(b, b.select("test"), prepared=prepared)[0]
+    assert item["clip"].shape == (2, 3, 64, 64) and item["flow"].shape == (2, 64, 64)
+    with pytest.raises(ValueError, match="too few for 2\\+1 key frames"):
+        prepare_clips(b, k=2, progress=False)
+    with pytest.raises(ValueError, match="unknown optical flow method 'tvl1'"):
+        prepare_clips(b, k=1, flow="tvl1", progress=False)
 
 
 def test_frame_and_clip_datasets_work_with_dataloader_workers(small_benchmark):

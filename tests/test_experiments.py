@@ -1,11 +1,12 @@
-"""The protocol runner's shortcut audit: classifiers that see only a crop's border ring or global colour."""
+"""The protocol runner's shortcut audit (classifiers that see only a crop's border ring or global colour) and
+the metrics of collected sweeps."""
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from faslearn.experiments import border_ring_statistics, colour_statistics, feature_classifier
-from faslearn.metrics import auc
+from faslearn.experiments import border_ring_statistics, colour_statistics, feature_classifier, sweep_metrics
+from faslearn.metrics import auc, evaluate
 
 N, SIZE = 600, 32
 ROWS = {"train": np.arange(0, 400), "dev": np.arange(400, 500), "test": np.arange(500, 600)}
@@ -45,3 +46,18 @@ def test_border_ring_ignores_the_centre_and_colour_statistics_see_a_cast(noise_w
     centre[bench.label == 0, ..., 2] //= 2  # attacks: less blue, in the centre only
     assert 0.35 < audit_auc(border_ring_statistics(cast), bench) < 0.65
     assert audit_auc(colour_statistics(cast), bench) > 0.95
+
+
+def test_sweep_metrics_evaluates_each_run_and_fused_scores_alike():
+    labels, pai = [1, 1, 0, 0], ["bona_fide", "bona_fide", "print_1", "replay_1"]
+    split = {"labels": labels, "pai": pai, "video": ["a", "b", "c", "d"]}
+    sweep = {"splits": {"intra-night": {"dev": split, "test": split}},
+             "runs": {"good": {"parameters": {"branch": "multi_frame", "protocol": "intra", "seed": 0},
+                               "frames": "intra-night", "scores": {"dev": [3, 2, -1, -2], "test": [2, 1, 0.5, -3]}}}}
+    (row,) = sweep_metrics(sweep)
+    expected = evaluate([3, 2, -1, -2], labels, [2, 1, 0.5, -3], labels, pai)
+    assert row["hter"] == expected["hter"] and row["acer"] == expected["acer"]
+    assert row["protocol"] == "intra" and row["name"] == "good" and row["branch"] == "multi_frame"
+    fused = {"fused": {"dev": [1, 1, 0, 0], "test": [1, 0, 1, 0], "frames": "intra-night"}}
+    (other,) = sweep_metrics(sweep, fused)
+    assert other["name"] == "fused" and other["hter"] == evaluate([1, 1, 0, 0], labels, [1, 0, 1, 0], labels)["hter"]

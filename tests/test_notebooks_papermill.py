@@ -148,6 +148,37 @@ def test_course_sweep_compares_supervision_on_one_backbone(config_path):
         assert devices == {"cpu"} and len(widths) == 1 and 0.25 <= widths.pop() <= 0.5
 
 
+ALL_CONFIGS = sorted((REPO / "notebooks" / "training" / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("config_path", ALL_CONFIGS, ids=lambda path: path.stem)
+def test_every_config_runs_its_notebook_with_parameters_it_defines(config_path):
+    config = yaml.safe_load(config_path.read_text())
+    notebook = REPO / config["notebook"]
+    runs = load_run_sweep().expand(config)  # also refuses two runs of one name with different parameters
+    assert runs, config_path.name
+    for parameters in runs.values():
+        assert set(parameters) <= notebook_parameter_names(notebook) - {"output_dir"}, parameters
+
+
+def test_two_stream_sweep_covers_tables_4_and_5_fairly():
+    config = yaml.safe_load((REPO / "notebooks" / "training" / "configs" / "two_stream_sweep.yaml").read_text())
+    runs = list(load_run_sweep().expand(config).values())
+    seeds = {r["seed"] for r in runs}
+    assert seeds == {0, 1, 2}
+    table5 = {(r["branch"], r["protocol"]) for r in runs if r["ppm"] and r["fpm"] == (
+        "top_down" if r["branch"] in ("single_frame", "multi_frame") else "bottom_up")}
+    assert table5 == {(b, p) for b in ("single_frame", "multi_frame", "rgb_difference", "optical_flow")
+                      for p in ("intra", "leave_one_out")}
+    for branch in ("multi_frame", "rgb_difference"):
+        variants = {(r["fpm"], r["ppm"]) for r in runs if r["branch"] == branch and r["protocol"] == "leave_one_out"}
+        assert {("none", False), ("top_down", False), ("bottom_up", False), ("top_down", True),
+                ("bottom_up", True)} == variants
+    # one budget for every run: the same clips per protocol, epochs, batch, width and key frames
+    shared = ("max_train_samples", "epochs", "batch_size", "width", "key_frame_k", "frames", "lr", "target")
+    assert len({tuple(r[k] for k in shared) for r in runs}) == 1
+
+
 def test_every_course_sweep_has_its_own_output_root():
     assert len(FAIR_SWEEPS) == 2
     output_roots = {yaml.safe_load(path.read_text())["output_root"] for path in SWEEP_CONFIGS}
@@ -162,6 +193,10 @@ def test_run_names_and_name_clashes():
     config = {"defaults": base, "grid": [{"model": "cdcn", "epochs": 3}, {"model": "cdcn", "epochs": [3, 6]}]}
     with pytest.raises(ValueError, match=r"run cdcn-intra-night-theta0.7-width0.5-seed1 with different \['epochs'\]"):
         run_sweep.expand(config)
+    template = "{branch}-{protocol}-seed{seed}"  # a sweep's own naming rule
+    assert run_sweep.run_name({**base, "branch": "multi_frame"}, template) == "multi_frame-intra-seed1"
+    with pytest.raises(ValueError, match="names 'branch', which no run parameter sets"):
+        run_sweep.run_name(base, template)
 
 
 def fake_result(parameters, labels, pai, video, scores):

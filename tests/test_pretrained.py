@@ -1,4 +1,5 @@
-"""The shipped files: registry, checksums, the CDCN checkpoint, and train_cdcn.ipynb's parameter checks."""
+"""The shipped files: registry, checksums, the CDCN checkpoint, the sweeps' results, and the training
+notebooks' parameter checks."""
 import hashlib
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from faslearn.models import CDCN, CDCNpp
 REPO = Path(__file__).parents[1]
 TRAIN_NOTEBOOK = REPO / "notebooks" / "training" / "train_cdcn.ipynb"
 SWEEP_CONFIG = REPO / "notebooks" / "training" / "configs" / "course_sweep.yaml"
+TWO_STREAM_SWEEP = REPO / "notebooks" / "training" / "configs" / "two_stream_sweep.yaml"
+TWO_STREAM_NOTEBOOK = REPO / "notebooks" / "training" / "train_two_stream.ipynb"
 CHECKPOINT = "cdcn_night_leave_one_out"
 
 
@@ -79,6 +82,26 @@ def test_results_hold_every_run_of_the_sweep():
     for run in sweep["runs"].values():
         splits = sweep["splits"][run["frames"]]
         assert all(len(run["scores"][s]) == len(splits[s]["labels"]) for s in ("dev", "test"))
+
+
+def test_two_stream_results_hold_every_run_of_their_sweep():
+    config = yaml.safe_load(TWO_STREAM_SWEEP.read_text())
+    sweep = pretrained.load_results("two_stream_sweep")
+    assert sweep["config"] == config and len(sweep["runs"]) == 48
+    for run in sweep["runs"].values():
+        splits = sweep["splits"][run["frames"]]
+        assert all(len(run["scores"][s]) == len(splits[s]["labels"]) for s in ("dev", "test", "unseen"))
+
+
+@pytest.mark.papermill
+@pytest.mark.parametrize("parameters, message", [
+    ({"branch": "optical_flow", "frames": 5, "key_frame_k": 5},
+     r"ValueError: key_frame_k \+ 1 key frames must come out of the clip's frames: key_frame_k=5 needs frames >= 6"),
+    ({"branch": "flow"}, r"ValueError: branch must be one of \['multi_frame', 'single_frame', 'rgb_difference'"),
+])
+def test_two_stream_notebook_rejects_bad_parameters_with_a_clear_message(parameters, message, tmp_path):
+    with pytest.raises(AssertionError, match=message):
+        run_papermill(TWO_STREAM_NOTEBOOK, parameters, tmp_path)
 
 
 @pytest.mark.papermill

@@ -1,14 +1,20 @@
-"""Offline face anti-spoofing data: faces, attack simulator, pseudo-videos, depth labels, datasets."""
+"""Offline face anti-spoofing data: faces, attack simulator, pseudo-videos, depth labels, datasets,
+clip preprocessing (video reading, registration, key frames, optical flow)."""
 from .attacks import PrintInstrument, ScreenInstrument
 from .camera import Camera, capture
-from .datasets import Benchmark, BenchmarkConfig, ClipDataset, FrameDataset, make_benchmark, to_tensor
+from .clips import (FLOW_METHODS, PreparedClips, RegisteredClip, check_clip, frame_differences, key_frames,
+                    optical_flow, prepare_clips, read_video, register_clip, registration_residual)
+from .datasets import (Benchmark, BenchmarkConfig, ClipDataset, FrameDataset, benchmark_identities, make_benchmark,
+                       to_tensor)
 from .depth import depth_map, rasterize
 from .faces import FaceSet, load_faces
 from .simulator import (ATTACKS, BONA_FIDE, DOMAINS, KNOWN_ATTACKS, PRESENTATIONS, UNSEEN_ATTACKS, CaptureDomain,
                         render_presentation)
 from .video import head_motion, plane_motion, pose_landmarks, warp_face
 
-__all__ = ["ATTACKS", "BONA_FIDE", "Benchmark", "BenchmarkConfig", "Camera", "CaptureDomain", "ClipDataset", "DOMAINS",
-           "FaceSet", "FrameDataset", "KNOWN_ATTACKS", "PRESENTATIONS", "PrintInstrument", "ScreenInstrument", "capture", "depth_map",
-           "head_motion", "load_faces", "make_benchmark", "plane_motion", "pose_landmarks", "rasterize",
-           "render_presentation", "to_tensor", "UNSEEN_ATTACKS", "warp_face"]
+__all__ = ["ATTACKS", "BONA_FIDE", "Benchmark", "BenchmarkConfig", "Camera", "CaptureDomain", "ClipDataset",
+           "DOMAINS", "FLOW_METHODS", "FaceSet", "FrameDataset", "KNOWN_ATTACKS", "PRESENTATIONS", "PreparedClips",
+           "PrintInstrument", "RegisteredClip", "ScreenInstrument", "UNSEEN_ATTACKS", "benchmark_identities",
+           "capture", "check_clip", "depth_map", "frame_differences", "head_motion", "key_frames", "load_faces",
+           "make_benchmark", "optical_flow", "plane_motion", "pose_landmarks", "prepare_clips", "rasterize",
+           "read_video", "register_clip", "registration_residual", "render_presentation", "to_tensor", "warp_face"]

@@ -41,7 +41,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from .camera import srgb_to_linear
+from .camera import once, srgb_to_linear
 
 SCREEN_ANGLES = np.deg2rad([15.0, 75.0, 0.0, 45.0])  # C, M, Y, K: the classic rotated screens
 
@@ -231,11 +231,12 @@ def subpixel_mask(size: int, pitch: float, fill_factor: float, supersample: int 
 
 
 def screen_medium(content: np.ndarray, screen: ScreenInstrument, rng: np.random.Generator, pitch: float,
-                  visibility: float = 1.0, flicker_phase: float = 0.0):
+                  visibility: float = 1.0, flicker_phase: float = 0.0, clip: dict | None = None):
     """Screen showing ``content`` (sRGB float, (R, R, 3)): ``(emission, specular)``, linear.
 
     ``pitch`` is the screen's pixel pitch in pixels of R; ``visibility`` the share of the sub-pixel
-    grid's contrast the camera keeps (the optical MTF at the grid's frequency).
+    grid's contrast the camera keeps (the optical MTF at the grid's frequency). The glare of one
+    clip stays where it is on the screen (``clip``, see `camera.once`).
     """
     size = content.shape[0]
     pixels = int(round(size / pitch))
@@ -252,7 +253,7 @@ def screen_medium(content: np.ndarray, screen: ScreenInstrument, rng: np.random.
     if screen.diffuser * pitch > 0.3:
         emission = cv2.GaussianBlur(emission, (0, 0), screen.diffuser * pitch)
     emission *= screen.brightness * (1 + screen.flicker * np.sin(flicker_phase))
-    specular = soft_highlight(size, rng) * screen.glare
+    specular = once(clip, "screen_glare", lambda: soft_highlight(size, rng)) * screen.glare
     return emission, specular
 
 

@@ -62,11 +62,28 @@ def optical_mtf(camera: Camera, cycles_per_pixel) -> np.ndarray:
     return np.exp(-2 * np.pi ** 2 * camera.blur ** 2 * np.square(cycles_per_pixel))
 
 
+def once(clip: dict | None, key: str, draw):
+    """A random draw that holds for a whole clip: made on the first frame, reused on the others.
+
+    ``clip`` is the dict that one clip's frames share (``None``: a single image, draw every
+    time). Auto exposure, white balance, the skin's pores or a screen's glare settle once per clip;
+    sensor noise does not. The first frame draws exactly what a single image would draw, in the
+    same order, so a one-frame clip is the single image, bit for bit.
+    """
+    if clip is None:
+        return draw()
+    if key not in clip:
+        clip[key] = draw()
+    return clip[key]
+
+
 def capture(radiance: np.ndarray, camera: Camera, size: int, rng: np.random.Generator,
-            illuminant=(1.0, 1.0, 1.0)) -> np.ndarray:
+            illuminant=(1.0, 1.0, 1.0), clip: dict | None = None) -> np.ndarray:
     """Image ``radiance`` (H, W, 3) linear float, H = W >= size -> uint8 sRGB frame (size, size, 3).
 
-    ``illuminant`` is the linear RGB colour of the room's light, which auto white balance corrects."""
+    ``illuminant`` is the linear RGB colour of the room's light, which auto white balance corrects.
+    Frames of one clip share ``clip`` (see `once`): the camera's automatic settings hold over the
+    clip, while every frame gets its own sensor noise."""
     oversample = radiance.shape[0] / size
     if radiance.shape[0] != radiance.shape[1] or oversample < 1:
         raise ValueError(f"radiance must be square and at least {size} px, got {radiance.shape}")
@@ -74,33 +91,37 @@ def capture(radiance: np.ndarray, camera: Camera, size: int, rng: np.random.Gene
     sigma = camera.blur * oversample
     if sigma > 0.3:
         radiance = cv2.GaussianBlur(radiance, (0, 0), sigma)
-    radiance = radiance + rng.uniform(0, camera.flare) * radiance.mean(axis=(0, 1))  # light scattered in the lens
+    flare = once(clip, "flare", lambda: rng.uniform(0, camera.flare))
+    radiance = radiance + flare * radiance.mean(axis=(0, 1))  # light scattered in the lens
     # 2. sensor: integrate each pixel's area, then keep one colour per pixel (RGGB) and demosaic
     pixels = cv2.resize(radiance, (size, size), interpolation=cv2.INTER_AREA)
     # auto white balance: the illuminant's cast (partly corrected), the camera's own bias, a per-capture error
     illuminant = np.asarray(illuminant, dtype=np.float64)
     correction = (illuminant.mean() / illuminant) ** camera.auto_white_balance
     white_balance = correction * np.asarray(camera.white_balance) * np.exp(
-        camera.white_balance_error * rng.standard_normal(3))
+        camera.white_balance_error * once(clip, "white_balance", lambda: rng.standard_normal(3)))
     mosaic = _bayer_mosaic(pixels * white_balance.astype(np.float32))
     # 3. noise on the raw signal, before any gain
     noise_std = np.sqrt(camera.shot_noise ** 2 * np.clip(mosaic, 0, None) + camera.read_noise ** 2)
     noisy = mosaic + rng.standard_normal(mosaic.shape).astype(np.float32) * noise_std
     # 4. auto-exposure: gain so that the mean raw signal becomes 18% gray (times the compensation)
-    exposure = camera.exposure * np.exp(camera.exposure_jitter * rng.standard_normal())
+    exposure = camera.exposure * np.exp(camera.exposure_jitter * once(clip, "exposure", rng.standard_normal))
     gain = exposure * MID_GRAY / max(float(mosaic.mean()), 1e-4)
     raw = (np.clip(noisy * gain, 0, 1) * 65535).astype(np.uint16)
     rgb = cv2.cvtColor(raw, cv2.COLOR_BayerBG2RGB).astype(np.float32) / 65535  # bilinear demosaic
-    black = np.percentile(rgb, 2, axis=(0, 1)).min() * rng.uniform(0.9, 1) * camera.auto_contrast
+    black_share = once(clip, "black", lambda: rng.uniform(0.9, 1))
+    black = np.percentile(rgb, 2, axis=(0, 1)).min() * black_share * camera.auto_contrast
     rgb = (rgb - black) / (1 - black)  # the processing stretches the darkest tones back towards black
     luma = rgb.mean(axis=2, keepdims=True)  # colour rendering, which varies with the scene
-    rgb = luma + camera.saturation * np.exp(camera.saturation_jitter * rng.standard_normal()) * (rgb - luma)
+    saturation = camera.saturation * np.exp(camera.saturation_jitter * once(clip, "saturation", rng.standard_normal))
+    rgb = luma + saturation * (rgb - luma)
     encoded = cv2.pow(np.clip(rgb, 0, 1), 1 / camera.gamma)
     if camera.sharpen > 0:
         encoded = encoded + camera.sharpen * (encoded - cv2.GaussianBlur(encoded, (0, 0), 1.0))
     # 5. JPEG
     image = (np.clip(encoded, 0, 1) * 255 + 0.5).astype(np.uint8)
-    quality = int(rng.integers(camera.jpeg_quality[0], camera.jpeg_quality[1] + 1))
+    low, high = camera.jpeg_quality
+    quality = int(once(clip, "jpeg_quality", lambda: rng.integers(low, high + 1)))
     if quality < 100:
         ok, buffer = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
         image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)[..., ::-1]

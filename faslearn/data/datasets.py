@@ -20,6 +20,7 @@ held out of training and testing; their test presentations come separately under
 to measure how a detector treats attacks of a kind it has never seen.
 """
 import hashlib
+import inspect
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -36,6 +37,8 @@ from .simulator import ATTACKS, BONA_FIDE, DOMAINS, UNSEEN_ATTACKS, render_prese
 
 SPLITS = ("train", "dev", "test")
 PROTOCOLS = ("intra", "leave_one_out", "unseen_attack")
+# the modules whose code decides what a benchmark's pixels and labels are (the cache key hashes them)
+RENDERER_SOURCES = ("attacks.py", "camera.py", "depth.py", "faces.py", "simulator.py", "video.py")
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,10 @@ class BenchmarkConfig:
     def key(self) -> str:
         """Cache key: these settings plus the source code of the renderer (edit it, re-render)."""
         digest = hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode())
-        for source in sorted(Path(__file__).parent.glob("*.py")):
-            digest.update(source.read_bytes())
+        for source in RENDERER_SOURCES:
+            digest.update((Path(__file__).parent / source).read_bytes())
+        for function in (_plan, _render_job):  # this module's part: who is where, and how rows render
+            digest.update(inspect.getsource(function).encode())
         return digest.hexdigest()[:16]
 
 
@@ -163,6 +168,14 @@ def _plan(config: BenchmarkConfig):
     return faces, rows
 
 
+def benchmark_identities(config: BenchmarkConfig | None = None, **overrides) -> np.ndarray:
+    """The face indices (into ``load_faces(config.face_source)``) that a benchmark uses, in any split,
+    found without rendering it. The other faces are people no model trained on it has seen."""
+    config = BenchmarkConfig(**overrides) if config is None else replace(config, **overrides)
+    _, rows = _plan(config)
+    return np.unique([row["identity"] for row in rows])
+
+
 def make_benchmark(config: BenchmarkConfig | None = None, cache: bool = True, workers: int | None = None,
                    progress: bool = True, **overrides) -> Benchmark:
     """Render (or load from the cache) the benchmark described by ``config`` / keyword overrides."""
@@ -234,17 +247,30 @@ class FrameDataset(Dataset):
 
 
 class ClipDataset(Dataset):
-    """Whole pseudo-videos: ``clip`` (T, 3, S, S) in [-1, 1] plus the labels of ``FrameDataset``."""
+    """Whole pseudo-videos: ``clip`` (T, 3, S, S) in [-1, 1] plus the labels of ``FrameDataset``.
 
-    def __init__(self, benchmark: Benchmark, rows: np.ndarray, transform=None):
-        self.benchmark, self.rows, self.transform = benchmark, np.asarray(rows), transform
+    With ``prepared`` (`faslearn.data.prepare_clips` of the same benchmark), the clip is its
+    registered key frames instead, and ``flow`` (2k, S, S), their optical flow stacked along the
+    channels as (dx, dy) pixel pairs, joins the item when it was computed.
+    """
+
+    def __init__(self, benchmark: Benchmark, rows: np.ndarray, transform=None, prepared=None):
+        self.benchmark, self.rows, self.transform, self.prepared = benchmark, np.asarray(rows), transform, prepared
+        if prepared is not None and len(prepared) != len(benchmark):
+            raise ValueError(f"prepared clips ({len(prepared)}) do not belong to this benchmark "
+                             f"({len(benchmark)} rows)")
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitem__(self, index: int) -> dict:
         row = self.rows[index]
-        clip = to_tensor(self.benchmark.frames[row])
+        frames = self.benchmark.frames[row] if self.prepared is None else self.prepared.frames[row]
+        clip = to_tensor(frames)
         if self.transform is not None:
             clip = self.transform(clip)
-        return dict(clip=clip, **_row_item(self.benchmark, row, slice(None)))
+        item = dict(clip=clip, **_row_item(self.benchmark, row, slice(None)))
+        if self.prepared is not None and self.prepared.flow is not None:
+            flow = torch.from_numpy(self.prepared.flow[row].astype(np.float32))  # (k, S, S, 2)
+            item["flow"] = flow.permute(0, 3, 1, 2).flatten(0, 1)  # (2k, S, S): dx_1, dy_1, dx_2, ...
+        return item

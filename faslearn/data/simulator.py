@@ -30,7 +30,7 @@ import numpy as np
 from ..metrics import BONA_FIDE
 from .attacks import (MaskInstrument, PrintInstrument, ScreenInstrument, box_visibility, jitter, mask_albedo,
                       pixel_grid, print_medium, screen_medium, soft_highlight, structure_period)
-from .camera import Camera, capture, optical_mtf, srgb_to_linear
+from .camera import Camera, capture, once, optical_mtf, srgb_to_linear
 from .depth import depth_map
 from .faces import mesh_topology
 from .video import head_motion, plane_homography, plane_motion, pose_landmarks, warp_face
@@ -224,24 +224,35 @@ def _up(image: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(image, (size, size), interpolation=cv2.INTER_CUBIC if image.shape[0] < size else cv2.INTER_AREA)
 
 
+def _pores(size: int, rng: np.random.Generator) -> np.ndarray:
+    """Skin pores and fine texture: band-pass noise (a difference of two Gaussian blurs)."""
+    pores = rng.standard_normal((size, size)).astype(np.float32)
+    return cv2.GaussianBlur(pores, (0, 0), 0.6) - cv2.GaussianBlur(pores, (0, 0), 2.0)
+
+
 def _live_radiance(image, landmarks, posed, session: _Session, size: int, rng: np.random.Generator,
-                   albedo_override=None):
+                   albedo_override=None, clip: dict | None = None):
     """Light leaving a live head in the room: albedo x 3D shading x light, skin texture and sheen.
 
     Returns ``(radiance, face)``: face is the (size, size) soft mask of the face mesh. The face
     image's own surroundings (hair, background) are kept near the head and give way to the room.
     ``albedo_override`` (linear, (size, size, 3)) replaces the face's albedo inside the mesh (a mask).
+    Frames of one clip share ``clip``: the same hair line, sheen and pores, which move with the face.
     """
     small = image.shape[0]
     nearness = depth_map(posed, small, small, face_floor=0.0)  # 0 off the face, 1 at the nose tip
     on_face = (nearness > 0).astype(np.float32)
-    head = cv2.dilate(on_face, np.ones((3, 3), np.uint8), iterations=int(rng.integers(5, 13)))
+    hair = int(once(clip, "hair", lambda: rng.integers(5, 13)))  # how far the head reaches beyond the face mesh
+    head = cv2.dilate(on_face, np.ones((3, 3), np.uint8), iterations=hair)
     head = _up(cv2.GaussianBlur(head, (0, 0), 1.5), size)[..., None]
     face = np.clip(_up(cv2.GaussianBlur(on_face, (0, 0), 0.7), size), 0, 1)
     albedo = _up(srgb_to_linear(warp_face(image, landmarks, posed).astype(np.float32) / 255), size)
     # skin: pores and fine texture, a band-pass noise on the face only
-    pores = rng.standard_normal((size, size)).astype(np.float32)
-    pores = cv2.GaussianBlur(pores, (0, 0), 0.6) - cv2.GaussianBlur(pores, (0, 0), 2.0)
+    first_pose = once(clip, "first_pose", lambda: posed)
+    pores = once(clip, "pores", lambda: _pores(size, rng))
+    if posed is not first_pose:  # later frames of a clip: the pores follow the face (a similarity fit)
+        move, _ = cv2.estimateAffinePartial2D(first_pose[:, :2] * (size / small), posed[:, :2] * (size / small))
+        pores = cv2.warpAffine(pores, move, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     albedo = albedo * (1 + 0.08 * pores / (pores.std() + 1e-6) * face)[..., None]
     if albedo_override is not None:
         albedo = albedo_override * face[..., None] + albedo * (1 - face[..., None])
@@ -254,23 +265,28 @@ def _live_radiance(image, landmarks, posed, session: _Session, size: int, rng: n
     lambert = np.clip(normals @ session.direction, 0, 1) / session.direction[2]
     shading = _up((0.5 + 0.5 * lambert).astype(np.float32), size)
     shading = 1 + (shading - 1) * face
-    sheen = _up(nearness ** 6, size) * rng.uniform(0.02, 0.08)  # oily highlights on nose and forehead
+    sheen = _up(nearness ** 6, size) * once(clip, "sheen", lambda: rng.uniform(0.02, 0.08))  # oily nose and forehead
     radiance = albedo * shading[..., None] * session.light + sheen[..., None] * session.light.mean(axis=2, keepdims=True)
     return radiance, face
 
 
-def _source_capture(image, landmarks, domain: CaptureDomain, rng: np.random.Generator, frontal: bool = False):
-    """The photo the attacker prints or replays: another session, pose, light and camera. sRGB (c, c, 3)."""
+def _source_capture(image, landmarks, domain: CaptureDomain, rng: np.random.Generator, frontal: bool = False,
+                    clip: dict | None = None, move=(0.0, 0.0, 0.0, (0.0, 0.0))):
+    """The photo the attacker prints or replays: another session, pose, light and camera. sRGB (c, c, 3).
+
+    A replayed *video* is a clip of such captures (``clip`` shared): one session and camera, the
+    head moved by ``move`` = (yaw, pitch, roll, shift) from its first pose."""
     camera = domain.source_camera
-    pixels = int(rng.integers(camera.face_pixels[0], camera.face_pixels[1] + 1))
+    pixels = once(clip, "pixels", lambda: int(rng.integers(camera.face_pixels[0], camera.face_pixels[1] + 1)))
     angles = (3, 2, 2) if frontal else (12, 8, 5)
-    yaw, pitch, roll = (rng.uniform(-a, a) for a in angles)
-    posed = pose_landmarks(landmarks, yaw, pitch, roll, blink=rng.uniform(0, 0.3) * (not frontal),
+    yaw, pitch, roll = once(clip, "pose", lambda: tuple(rng.uniform(-a, a) for a in angles))
+    blink = once(clip, "blink", lambda: rng.uniform(0, 0.3) * (not frontal))
+    posed = pose_landmarks(landmarks, yaw + move[0], pitch + move[1], roll + move[2], move[3], blink=blink,
                            frame_size=image.shape[0])
     size = RENDER_OVERSAMPLE * pixels
-    session = _session(domain, size, rng)
-    radiance, _ = _live_radiance(image, landmarks, posed, session, size, rng)
-    return capture(radiance, camera, pixels, rng, session.illuminant).astype(np.float32) / 255
+    session = once(clip, "session", lambda: _session(domain, size, rng))
+    radiance, _ = _live_radiance(image, landmarks, posed, session, size, rng, clip=clip)
+    return capture(radiance, camera, pixels, rng, session.illuminant, clip).astype(np.float32) / 255
 
 
 def _medium_layout(kind: str, rng: np.random.Generator) -> dict:
@@ -357,10 +373,13 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
         return pose_landmarks(landmarks, head.yaw[t], head.pitch[t], head.roll[t], head.shift[t] + camera_shake[t],
                               head.blink[t] * blink, frame_size=small)
 
-    def finish(radiance):
-        if hand is not None:
-            radiance = radiance * (1 - hand[0][..., None]) + hand[0][..., None] * hand[1]
-        frame = capture(radiance, camera, sensor, rng, session.illuminant)
+    clip = {}  # what holds over this presentation's frames (camera.once)
+
+    def finish(radiance, held=None):
+        if hand is not None:  # ``held``: the fingers hold the medium and move with it
+            fingers = hand[0] if held is None else cv2.warpPerspective(hand[0], held, (size, size))
+            radiance = radiance * (1 - fingers[..., None]) + fingers[..., None] * hand[1]
+        frame = capture(radiance, camera, sensor, rng, session.illuminant, clip)
         return cv2.resize(frame, (small, small), interpolation=cv2.INTER_AREA) if sensor != small else frame
 
     # the medium's fine structure at this capture's scale (module docstring of faslearn.data.attacks)
@@ -384,7 +403,8 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
                 mask_texture = mask_albedo(_up(shell, size), instrument) * (1 - eyes)
                 mask_texture += _up(srgb_to_linear(warp_face(image, landmarks, points).astype(np.float32) / 255),
                                     size) * eyes
-            radiance, _ = _live_radiance(image, landmarks, points, session, size, rng, albedo_override=mask_texture)
+            radiance, _ = _live_radiance(image, landmarks, points, session, size, rng, albedo_override=mask_texture,
+                                         clip=clip)
             if kind == "mask":
                 shine = instrument.sheen * _up(depth_map(points, small, small, face_floor=0.0) ** 2, size)
                 radiance = radiance + shine[..., None] * session.light
@@ -404,10 +424,17 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
         flat_specular = specular
         if kind == "partial":
             holes = _eye_holes(landmarks, small, size)
+    source_clip, first_homography = {}, None
     for t in range(num_frames):
-        if kind == "replay":  # the screen replays a video of the person, taken earlier
-            content = _up(_source_capture(image, landmarks, domain, rng), size)
-            flat, flat_specular = screen_medium(content, instrument, rng, period, visibility, flicker_phase=2.6 * t)
+        if kind == "replay":  # the screen replays a video of the person, taken earlier: a moving head
+            if t == 1:
+                source_motion = head_motion(num_frames, rng, amplitude=motion)
+            move = (0.0, 0.0, 0.0, (0.0, 0.0)) if t == 0 else tuple(
+                getattr(source_motion, axis)[t] - getattr(source_motion, axis)[0]
+                for axis in ("yaw", "pitch", "roll", "shift"))
+            content = _up(_source_capture(image, landmarks, domain, rng, clip=source_clip, move=move), size)
+            flat, flat_specular = screen_medium(content, instrument, rng, period, visibility, flicker_phase=2.6 * t,
+                                                clip=clip)
             flat = flat * screen_dimming
         homography = plane_homography(size, plane.yaw[t], plane.pitch[t], plane.roll[t], plane.shift[t] + camera_shake[t])
         warp = dict(dsize=(size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
@@ -428,10 +455,11 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
             sheet = outer
         radiance = medium * sheet[..., None] + session.background * session.light * (1 - sheet[..., None])
         if kind == "partial":  # the real eyes behind the holes cut in the print
-            live, _ = _live_radiance(image, landmarks, posed(t), session, size, rng)
+            live, _ = _live_radiance(image, landmarks, posed(t), session, size, rng, clip=clip)
             through = cv2.warpPerspective(holes, homography, (size, size), flags=cv2.INTER_LINEAR)[..., None]
             radiance = radiance * (1 - through) + live * through
-        frames.append(finish(radiance))
+        first_homography = homography if t == 0 else first_homography
+        frames.append(finish(radiance, None if t == 0 else homography @ np.linalg.inv(first_homography)))
         depths.append(zeros)
         reflections.append(np.clip(cv2.resize(glare * sheet, (map_size, map_size), interpolation=cv2.INTER_AREA), 0, 1))
     return Presentation(np.stack(frames), np.stack(depths), np.stack(reflections), 0, pai, domain.name)

@@ -1,4 +1,4 @@
-"""Files shipped with faslearn: results of the course sweep and one small trained CDCN.
+"""Files shipped with faslearn: results of the course sweeps (CDCN, two-stream) and one small trained CDCN.
 
 Each entry of ``REGISTRY`` names a file in this folder, its SHA-256, and how it was made (the
 notebook, its parameters and the command), so that anyone can re-make it and compare. Every
@@ -15,6 +15,7 @@ from faslearn.checkpoints import file_sha256, load_weights
 
 FOLDER = Path(__file__).parent
 SWEEP = "notebooks/training/configs/course_sweep.yaml"
+TWO_STREAM_SWEEP = "notebooks/training/configs/two_stream_sweep.yaml"
 
 REGISTRY = {
     "course_sweep": {
@@ -25,6 +26,16 @@ REGISTRY = {
             "parameters": f"every run of {SWEEP}",
             "command": f"python scripts/run_sweep.py {SWEEP} && python scripts/run_sweep.py {SWEEP} "
                        "--collect faslearn/pretrained/course_sweep_results.json",
+        },
+    },
+    "two_stream_sweep": {
+        "path": "two_stream_sweep_results.json",
+        "sha256": "65fb209cc71d3d99b9c76c87beec5848c0f6ad22fd1cea0fb14ac772e58df2a1",
+        "made_by": {
+            "notebook": "notebooks/training/train_two_stream.ipynb",
+            "parameters": f"every run of {TWO_STREAM_SWEEP}",
+            "command": f"python scripts/run_sweep.py {TWO_STREAM_SWEEP} && python scripts/run_sweep.py "
+                       f"{TWO_STREAM_SWEEP} --collect faslearn/pretrained/two_stream_sweep_results.json",
         },
     },
     "cdcn_night_leave_one_out": {
