@@ -102,9 +102,10 @@ def sweep_metrics(sweep: dict, scores: dict | None = None) -> list[dict]:
     ``scores`` ({name: {"dev": ..., "test": ..., "frames": key}}) evaluates other score sets the same
     way, e.g. the fused scores of two runs.
     """
-    runs = scores or {name: {**run["scores"], "frames": run["frames"]} for name, run in sweep["runs"].items()}
+    if scores is None:
+        scores = {name: {**run["scores"], "frames": run["frames"]} for name, run in sweep["runs"].items()}
     rows = []
-    for name, run in runs.items():
+    for name, run in scores.items():
         frames = sweep["splits"][run["frames"]]  # the dev and test clips this run scored
         dev, test = frames["dev"], frames["test"]
         metrics = evaluate(run["dev"], dev["labels"], run["test"], test["labels"], test["pai"])

@@ -61,3 +61,4 @@ def test_sweep_metrics_evaluates_each_run_and_fused_scores_alike():
     fused = {"fused": {"dev": [1, 1, 0, 0], "test": [1, 0, 1, 0], "frames": "intra-night"}}
     (other,) = sweep_metrics(sweep, fused)
     assert other["name"] == "fused" and other["hter"] == evaluate([1, 1, 0, 0], labels, [1, 0, 1, 0], labels)["hter"]
+    assert sweep_metrics(sweep, {}) == []  # no score sets, no rows (None: every run)
