@@ -1,4 +1,4 @@
-"""Small helpers every notebook needs: reproducible seeds and the device to run on."""
+"""Small helpers every notebook needs: reproducible seeds, the device to run on, JSON-ready values."""
 import os
 import random
 
@@ -34,3 +34,13 @@ def get_device(preferred: str | None = None) -> torch.device:
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def as_json(value):
+    """``value`` with NumPy arrays and scalars, also inside dicts, lists and tuples, as plain Python
+    (for json.dumps)."""
+    if isinstance(value, dict):
+        return {k: as_json(v) for k, v in value.items()}
+    if isinstance(value, (np.ndarray, list, tuple)):
+        return [as_json(v) for v in value]
+    return value.item() if isinstance(value, np.generic) else value

@@ -21,7 +21,6 @@ The preprocessing of Cai et al. (seeds/002, §3.1), which feeds a multi-frame mo
 Frames are uint8 arrays (T, H, W, 3), RGB, as everywhere in faslearn.
 """
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +28,7 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from .datasets import _cache_dir
+from .datasets import _cache_dir, save_cache
 
 FLOW_METHODS = ("dis", "farneback")
 
@@ -334,8 +333,5 @@ def prepare_clips(benchmark, k: int, register: bool = True, flow: str | None = N
     if flow is not None:
         arrays["flow"] = np.stack([p[2] for p in prepared])
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial.npz")
-        np.savez(partial, **arrays)
-        os.replace(partial, path)
+        save_cache(path, arrays)
     return PreparedClips(arrays["frames"], arrays["key_frames"], arrays.get("flow"))

@@ -137,6 +137,14 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("FASLEARN_CACHE", Path.home() / ".cache" / "faslearn"))
 
 
+def save_cache(path: Path, arrays: dict) -> None:
+    """Write ``arrays`` to the .npz ``path`` atomically: an interrupted write leaves no half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.npz")
+    np.savez(partial, **arrays)
+    os.replace(partial, path)
+
+
 def _render_job(job):
     image, landmarks, pai, domain, seed, config = job
     rng = np.random.default_rng(seed)
@@ -203,10 +211,7 @@ def make_benchmark(config: BenchmarkConfig | None = None, cache: bool = True, wo
         split=np.array([r["split"] for r in rows]), identity=np.array([r["identity"] for r in rows]),
         video=np.array([r["video"] for r in rows]))
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial.npz")
-        np.savez(partial, **arrays)
-        os.replace(partial, path)
+        save_cache(path, arrays)
     return Benchmark(config, **arrays)
 
 
