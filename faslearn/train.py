@@ -6,6 +6,7 @@
 `fit` runs on CPU, CUDA or Apple MPS, on several GPUs under ``accelerate launch``, in fp16/bf16
 mixed precision, writes safetensors checkpoints and resumes from them exactly.
 """
+import copy
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -245,3 +246,81 @@ def fit(model, train_loader, dev_loader, *, loss_fn, score_fn, epochs, lr=1e-3, 
     accelerator.wait_for_everyone()
     accelerator.unwrap_model(model, keep_fp32_wrapper=False)  # removes the autocast hook
     return history
+
+
+def fit_steps(model, draw_batch, loss_fn, *, steps, lr=1e-4, weight_decay=0.0, ema_decay=None, warmup=0,
+              device=None, mixed_precision="no", grad_clip=1.0, checkpoint_dir=None, checkpoint_every=100,
+              resume=True, seed=0, progress=True, desc="training", extra_parameters=()) -> dict:
+    """Train ``model`` for a number of optimiser steps on batches it draws itself: the loop of models
+    that learn without a dev split to threshold (the DFG's autoencoder and UNet, the identity encoder).
+
+    Step s calls ``batch = draw_batch(rng)`` with a NumPy generator seeded from (seed, s), after seeding
+    torch from the same pair, then minimises ``loss_fn(model, batch)`` with AdamW. Every random draw of a
+    step is thus a function of (seed, step), so a resumed run reproduces an uninterrupted one on CPU.
+
+    ``warmup`` steps ramp the learning rate linearly up to ``lr``, which then stays constant (the LDM
+    recipe). With ``ema_decay`` an exponential moving average of the weights is kept,
+    θ_ema ← d·θ_ema + (1 − d)·θ, and copied into ``model`` at the end (diffusion models sample from it).
+    ``extra_parameters`` are trained alongside the model's (e.g. an ArcFace head's class centres).
+
+    ``checkpoint_dir`` receives ``last.safetensors`` every ``checkpoint_every`` steps and at the end
+    (weights, EMA, optimizer, loss history); with ``resume`` an existing one is loaded and the
+    remaining steps run. Returns ``{"loss": [mean loss per logged step], "steps": steps}``.
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    if ema_decay is not None and not 0 < ema_decay < 1:
+        raise ValueError(f"ema_decay must be in (0, 1) or None, got {ema_decay}")
+    AcceleratorState._reset_state()
+    accelerator = Accelerator(cpu=get_device(device).type == "cpu", mixed_precision=mixed_precision)
+    extra = list(extra_parameters)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad] + extra, lr=lr,
+                                  weight_decay=weight_decay)
+    ema = copy.deepcopy(model).requires_grad_(False) if ema_decay else None
+    # one module to save: the weights, their average and the extra parameters
+    saved = torch.nn.ModuleDict({"model": model, **({"ema": ema} if ema is not None else {}),
+                                 "extra": torch.nn.ParameterList(extra)})
+    run = {"steps": steps, "lr": lr, "seed": seed, "ema_decay": ema_decay, "warmup": warmup}
+    last_path = Path(checkpoint_dir) / "last.safetensors" if checkpoint_dir else None
+    losses, start = [], 0
+    if resume and last_path and last_path.is_file():
+        state = load_checkpoint(last_path, saved, optimizer)
+        if state["run"] != run:
+            raise ValueError(f"{last_path} was written by a run with {state['run']}, not {run}; "
+                             "pass resume=False or another checkpoint_dir")
+        losses, start = state["loss"], state["step"]
+    model, optimizer = accelerator.prepare(model, optimizer)
+
+    def checkpoint(step):
+        if last_path and accelerator.is_main_process:
+            save_checkpoint(last_path, saved, optimizer, state={"step": step, "run": run, "loss": losses})
+
+    model.train()
+    bar = tqdm(range(start, steps), desc=desc, initial=start, total=steps, disable=not progress)
+    for step in bar:
+        step_seed = int(np.random.SeedSequence([seed, step]).generate_state(1)[0])
+        seed_everything(step_seed)
+        batch = draw_batch(np.random.default_rng(step_seed))
+        for group in optimizer.param_groups:
+            group["lr"] = lr * min(1.0, (step + 1) / warmup) if warmup else lr
+        with accelerator.autocast():
+            loss = loss_fn(model, batch)
+        optimizer.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        if grad_clip is not None:
+            accelerator.clip_grad_norm_(model.parameters(), grad_clip)
+        optimizer.step()
+        if ema is not None:
+            with torch.no_grad():
+                for average, weight in zip(ema.parameters(), accelerator.unwrap_model(model).parameters()):
+                    average.lerp_(weight.detach().to(average.dtype), 1 - ema_decay)
+        losses.append(loss.item())
+        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
+        if (step + 1) % checkpoint_every == 0 and step + 1 < steps:
+            checkpoint(step + 1)
+    checkpoint(steps)
+    model = accelerator.unwrap_model(model, keep_fp32_wrapper=False)
+    if ema is not None:
+        model.load_state_dict(ema.state_dict())
+    model.eval()
+    return {"loss": losses, "steps": steps}
