@@ -33,3 +33,37 @@ def threshold_explorer(scores, labels, pai=None, threshold: float | None = None,
     box = widgets.VBox([slider, output])
     display(box)
     return box
+
+
+def strength_explorer(images, reconstructions: dict, titles=None):
+    """A slider over the DFG's noise strength: the inputs (top row) and their reconstructions at the
+    chosen strength (bottom row). ``images`` (B, 3, H, W) in [-1, 1]; ``reconstructions`` maps each
+    strength to a tensor like ``images``, computed beforehand (so the slider only redraws)."""
+    strengths = sorted(reconstructions)
+    slider = widgets.SelectionSlider(options=strengths, value=strengths[len(strengths) // 2], description="strength",
+                                     continuous_update=False, layout=widgets.Layout(width="60%"))
+    output = widgets.Output()
+
+    def picture(tensor):
+        return ((np.asarray(tensor).transpose(1, 2, 0) + 1) / 2).clip(0, 1)
+
+    def redraw(change=None):
+        with output:
+            output.clear_output(wait=True)
+            fig, axes = plt.subplots(2, len(images), figsize=(1.4 * len(images), 3), squeeze=False)
+            for j in range(len(images)):
+                axes[0, j].imshow(picture(images[j]))
+                axes[1, j].imshow(picture(reconstructions[slider.value][j]))
+                if titles is not None:
+                    axes[0, j].set_title(titles[j], fontsize=8)
+            for ax in axes.ravel():
+                ax.axis("off")
+            fig.suptitle(f"inputs (top) and their reconstructions at strength {slider.value}", fontsize=9)
+            plt.show()
+            plt.close(fig)
+
+    slider.observe(redraw, names="value")
+    redraw()
+    box = widgets.VBox([slider, output])
+    display(box)
+    return box

@@ -21,6 +21,7 @@ from faslearn.losses import BINARY
 from faslearn.models.baselines import CDCNBinary, MultiTaskNet, cdcn_backbone
 from faslearn.models.cdc import CDCN, Conv2dCD, MultiScaleCDCFeatures
 from faslearn.train import History, fit, predict
+from faslearn.utils import seed_everything
 
 REPO = Path(__file__).resolve().parents[1]
 EPOCHS = 4
@@ -296,3 +297,50 @@ def test_same_backbone_parameter_counts():
         models = same_backbone_models(0.7, width)
         assert {count(b) for _, b in models.values()} == {backbone}, width
         assert [count(m) for m, _ in models.values()] == totals, width
+
+
+def _regression_task():
+    """y = x · (1, 2, 3) and a linear model: fit_steps' toy task."""
+    x = torch.randn(256, 3, generator=torch.Generator().manual_seed(0))
+    y = x @ torch.tensor([1.0, 2.0, 3.0])
+
+    def draw(rng):
+        index = rng.integers(0, len(x), 16)
+        return x[index], y[index]
+
+    def loss(model, batch):
+        return ((model(batch[0]).squeeze(1) - batch[1]) ** 2).mean()
+
+    return draw, loss
+
+
+def test_fit_steps_learns_and_an_interrupted_run_resumes_exactly(tmp_path):
+    from faslearn.train import fit_steps
+
+    draw, loss = _regression_task()
+    options = dict(steps=60, lr=0.2, ema_decay=0.9, checkpoint_every=20, progress=False, seed=1)
+    seed_everything(0)
+    reference = torch.nn.Linear(3, 1)
+    result = fit_steps(reference, draw, loss, checkpoint_dir=tmp_path / "reference", **options)
+    assert len(result["loss"]) == 60 and result["loss"][-1] < 0.01 * result["loss"][0]
+    torch.testing.assert_close(reference.weight, torch.tensor([[1.0, 2.0, 3.0]]), atol=0.05, rtol=0)
+
+    calls = {"n": 0}
+
+    def crashing(rng):  # dies at step 45, after the checkpoint of step 40
+        calls["n"] += 1
+        if calls["n"] == 46:
+            raise KeyboardInterrupt
+        return draw(rng)
+
+    seed_everything(0)
+    with pytest.raises(KeyboardInterrupt):
+        fit_steps(torch.nn.Linear(3, 1), crashing, loss, checkpoint_dir=tmp_path / "run", **options)
+    seed_everything(5)  # the resumed run's initial weights do not matter: they come from the checkpoint
+    resumed = torch.nn.Linear(3, 1)
+    again = fit_steps(resumed, draw, loss, checkpoint_dir=tmp_path / "run", **options)
+    assert same_weights(resumed, reference) and again["loss"] == result["loss"]
+    with pytest.raises(ValueError, match="resume=False"):
+        fit_steps(torch.nn.Linear(3, 1), draw, loss, checkpoint_dir=tmp_path / "run", **{**options, "lr": 0.1})
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        fit_steps(torch.nn.Linear(3, 1), draw, loss, steps=0)

@@ -1,12 +1,15 @@
-"""Files shipped with faslearn: results of the course sweeps (CDCN, two-stream) and one small trained CDCN.
+"""Files shipped with faslearn: results of the course sweeps (CDCN, two-stream), one small trained CDCN
+and the teaching De-fake Face Generator.
 
-Each entry of ``REGISTRY`` names a file in this folder, its SHA-256, and how it was made (the
-notebook, its parameters and the command), so that anyone can re-make it and compare. Every
-loader checks the digest first: a file that was edited or truncated raises ``ValueError``.
+Each entry of ``REGISTRY`` names a file (or a folder, with every file's digest) in this folder, its
+SHA-256, and how it was made (the notebook, its parameters and the command), so that anyone can re-make
+it and compare. Every loader checks the digest first: a file that was edited or truncated raises
+``ValueError``.
 
     model = CDCN(theta=0.7, width=0.25, map_size=16)
     fl.pretrained.load_pretrained("cdcn_night_leave_one_out", model)
     sweep = fl.pretrained.load_results("course_sweep")
+    dfg = fl.pretrained.load_dfg()
 """
 import json
 from pathlib import Path
@@ -79,6 +82,30 @@ def load_pretrained(name: str, model):
     checking the file's SHA-256 first (faslearn.checkpoints.load_weights)."""
     entry, file = _entry_file(name)
     return load_weights(model, file, entry["sha256"])
+
+
+def load_dfg(name: str = "dfg_teaching"):
+    """The shipped De-fake Face Generator ``name`` (a folder in diffusers' layout), every file's SHA-256
+    checked before it is read."""
+    from faslearn.models.dfg import DeFakeFaceGenerator
+
+    if name not in REGISTRY or "files" not in REGISTRY[name]:
+        raise ValueError(f"unknown DFG entry {name!r}; expected one of "
+                         f"{[k for k, v in REGISTRY.items() if 'files' in v]}")
+    entry = REGISTRY[name]
+    return DeFakeFaceGenerator.from_pretrained(FOLDER / entry["folder"], sha256=entry["files"])
+
+
+def dfg_record(name: str = "dfg_teaching") -> dict:
+    """The run record (``results.json`` of train_dfg.ipynb) shipped with the DFG ``name``, digest checked."""
+    entry = REGISTRY.get(name, {})
+    if "files" not in entry:
+        raise ValueError(f"unknown DFG entry {name!r}; expected one of {[k for k, v in REGISTRY.items() if 'files' in v]}")
+    file = FOLDER / entry["folder"] / "results.json"
+    actual = file_sha256(file)
+    if actual != entry["files"]["results.json"]:
+        raise ValueError(f"sha256 mismatch for {file}: expected {entry['files']['results.json']}, got {actual}")
+    return json.loads(file.read_text())
 
 
 def load_results(name: str = "course_sweep") -> dict:
