@@ -7,7 +7,9 @@ Measures, in one run with warm-up and interleaved repeats (median times), under 
   (b) its parts per image at the largest batch: autoencoder encode, decode, one UNet step, identity tokens;
   (c) the time to reconstruct the first frame of every presentation of the course benchmark (4,800) at
       the default 20 steps, extrapolated from (a), and measured with --full;
-  (d) the size of every file of the shipped DFG.
+  (d) the size of every file of the shipped DFG;
+  (e) one training step of the autoencoder (batch 16, 64 px) with GroupNorm groups of 1 channel at the first
+      level (faslearn's choice) against groups of 4 channels (Stable Diffusion's 32 groups, scaled down).
 The models are the shipped teaching DFG (fl.pretrained.load_dfg). Prints Markdown tables; --json writes
 every number.
 
@@ -52,6 +54,24 @@ def part_rows(dfg, args, images) -> dict:
     with torch.no_grad():
         times = median_seconds(runs, args.repeats, dfg.device)
     return {name: 1000 * seconds / len(x) for name, seconds in times.items()}
+
+
+def groupnorm_rows(args) -> dict:
+    """Seconds per autoencoder training step: one channel per GroupNorm group at the first level (16
+    groups) against four (4 groups), the same widths otherwise."""
+    from diffusers import AutoencoderKL
+
+    x = torch.randn(16, 3, 64, 64)
+
+    def step(groups):
+        model = AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(16, 32, 64),
+                              down_block_types=("DownEncoderBlock2D",) * 3, up_block_types=("UpDecoderBlock2D",) * 3,
+                              layers_per_block=1, norm_num_groups=groups, mid_block_add_attention=False)
+        return lambda: model(x).sample.square().mean().backward()
+
+    times = median_seconds({"1 channel per group": step(16), "4 channels per group": step(4)},
+                           args.repeats, torch.device("cpu"), warmup=1)
+    return times
 
 
 def main():
@@ -102,6 +122,10 @@ def main():
             print(f"cue cache of the whole benchmark ({BENCHMARK_IMAGES} images, 20 steps): "
                   f"≈ {result['benchmark_cache_estimate_s']:.0f} s estimated"
                   + (f", {result['benchmark_cache_measured_s']:.0f} s measured" if args.full else ""))
+    report["groupnorm_step_s"] = groupnorm_rows(args)
+    one, four = report["groupnorm_step_s"].values()
+    print(f"\nautoencoder training step, batch 16, CPU: {one:.2f} s with 1 channel per GroupNorm group, "
+          f"{four:.2f} s with 4 (ratio {four / one:.1f}x)")
     total = sum(report["checkpoint_bytes"].values())
     print(f"\nteaching checkpoint: {total / 2 ** 20:.1f} MiB in {len(report['checkpoint_bytes'])} files")
     if args.json:

@@ -23,7 +23,11 @@ TWO_STREAM_NOTEBOOK = REPO / "notebooks" / "training" / "train_two_stream.ipynb"
 CHECKPOINT = "cdcn_night_leave_one_out"
 
 
-@pytest.mark.parametrize("name", list(pretrained.REGISTRY))
+FILES = [name for name, entry in pretrained.REGISTRY.items() if "files" not in entry]
+FOLDERS = [name for name, entry in pretrained.REGISTRY.items() if "files" in entry]
+
+
+@pytest.mark.parametrize("name", FILES)
 def test_registry_entry_is_shipped_with_its_digest_and_recipe(name):
     entry = pretrained.REGISTRY[name]
     file = pretrained.path(name)
@@ -31,6 +35,38 @@ def test_registry_entry_is_shipped_with_its_digest_and_recipe(name):
     assert file.stat().st_size < (5 << 20 if file.suffix == ".safetensors" else 1 << 20)
     made_by = entry["made_by"]
     assert (REPO / made_by["notebook"]).is_file() and "run_sweep.py" in made_by["command"]
+
+
+@pytest.mark.parametrize("name", FOLDERS)
+def test_folder_entry_lists_every_shipped_file_with_its_digest(name):
+    entry = pretrained.REGISTRY[name]
+    folder = pretrained.FOLDER / entry["folder"]
+    shipped = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    assert shipped == sorted(entry["files"])
+    for relative, digest in entry["files"].items():
+        assert hashlib.sha256((folder / relative).read_bytes()).hexdigest() == digest, relative
+    assert sum((folder / f).stat().st_size for f in shipped) < 16 << 20
+    made_by = entry["made_by"]
+    assert (REPO / made_by["notebook"]).is_file() and "papermill" in made_by["command"]
+    assert pretrained.dfg_record(name)["parameters"] == made_by["parameters"]
+
+
+def test_shipped_dfg_loads_and_matches_its_run_record(monkeypatch):
+    from faslearn.models.dfg import to_model_range
+
+    dfg = pretrained.load_dfg()
+    record = pretrained.dfg_record()
+    bench = make_benchmark(progress=False)
+    live = np.flatnonzero((bench.label == 1) & (bench.split != "train"))[:64]  # as train_dfg.ipynb measures it
+    x = to_model_range(bench.frames[live, 0])
+    assert float((dfg.decode(dfg.encode(x)) - x).abs().mean()) == pytest.approx(record["autoencoder_l1"], abs=1e-3)
+    files = dict(pretrained.REGISTRY["dfg_teaching"]["files"])
+    files["unet/diffusion_pytorch_model.safetensors"] = "0" * 64
+    monkeypatch.setitem(pretrained.REGISTRY, "dfg_teaching", {**pretrained.REGISTRY["dfg_teaching"], "files": files})
+    with pytest.raises(ValueError, match="sha256 mismatch for .*unet/diffusion_pytorch_model.safetensors"):
+        pretrained.load_dfg()
+    with pytest.raises(ValueError, match="unknown DFG entry"):
+        pretrained.load_dfg("course_sweep")
 
 
 def test_wrong_digest_or_name_is_refused(monkeypatch, tmp_path):

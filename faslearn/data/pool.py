@@ -49,7 +49,8 @@ def wild_domain(rng: np.random.Generator) -> CaptureDomain:
     quality = int(rng.uniform(50, 97))
     camera = Camera(face_pixels=face_pixels, blur=draw("blur"), shot_noise=draw("shot_noise"),
                     read_noise=draw("read_noise"), white_balance=tuple(np.exp(0.06 * rng.standard_normal(3))),
-                    white_balance_error=draw("white_balance_error"), exposure=float(np.exp(0.2 * rng.standard_normal())),
+                    white_balance_error=draw("white_balance_error"),
+                    exposure=float(np.exp(0.2 * rng.standard_normal())),
                     gamma=draw("gamma"), saturation=draw("saturation"), sharpen=draw("sharpen"),
                     jpeg_quality=(quality, min(100, quality + 8)))
     light = tuple(np.exp(0.15 * rng.standard_normal(3)).clip(0.5, 1.5))

@@ -46,15 +46,17 @@ def build_autoencoder(width: int = 32, latent_channels: int = 4, downsample: int
     if 2 ** (levels - 1) != downsample:
         raise ValueError(f"downsample must be a power of two, got {downsample}")
     widths = tuple(width // 2 * 2 ** i for i in range(levels))  # 16, 32, 64 at width 32
-    # GroupNorm with one group per first-level channel: torch's CPU kernels are ~8x slower here
-    # when a group holds 4 or more channels at 64 x 64 (measured in benchmarks/dfg_speed.py)
+    # GroupNorm with one group per first-level channel: a training step on the CPU was several times
+    # slower with 4 channels per group at 64 x 64 (benchmarks/dfg_speed.py, BENCHMARKS.md)
     return AutoencoderKL(in_channels=3, out_channels=3, latent_channels=latent_channels,
-                         down_block_types=("DownEncoderBlock2D",) * levels, up_block_types=("UpDecoderBlock2D",) * levels,
+                         down_block_types=("DownEncoderBlock2D",) * levels,
+                         up_block_types=("UpDecoderBlock2D",) * levels,
                          block_out_channels=widths, layers_per_block=1, norm_num_groups=widths[0],
                          mid_block_add_attention=False)  # no attention at full scale: a 2-core CPU trains it
 
 
-def build_unet(latent_size: int = 16, latent_channels: int = 4, width: int = 32, context_dim: int = 64) -> UNet2DConditionModel:
+def build_unet(latent_size: int = 16, latent_channels: int = 4, width: int = 32,
+               context_dim: int = 64) -> UNet2DConditionModel:
     """The denoiser ε_θ(z_t, t, c): three levels, cross-attention to the identity tokens c in the two
     lower ones (as in Stable Diffusion, where c are text tokens)."""
     return UNet2DConditionModel(
@@ -247,8 +249,8 @@ def train_autoencoder(images: np.ndarray, *, steps: int = 2000, batch_size: int 
 
     result = fit_steps(autoencoder, draw,
                        lambda model, batch: autoencoder_loss(model, batch.to(_device_of(model)), kl_weight),
-                       steps=steps, lr=lr, device=device, mixed_precision=mixed_precision, checkpoint_dir=checkpoint_dir,
-                       seed=seed, progress=progress, desc="autoencoder")
+                       steps=steps, lr=lr, device=device, mixed_precision=mixed_precision,
+                       checkpoint_dir=checkpoint_dir, seed=seed, progress=progress, desc="autoencoder")
     autoencoder.train_loss = result["loss"]
     with torch.no_grad():
         latents = torch.cat([autoencoder.encode(pixels[i:i + 256].to(_device_of(autoencoder))).latent_dist.mean.cpu()

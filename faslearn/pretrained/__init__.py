@@ -55,6 +55,26 @@ REGISTRY = {
                        "runs/sweep/cdcn-leave_one_out-night-theta0.7-width0.25-seed0/model.safetensors",
         },
     },
+    "dfg_teaching": {
+        "folder": "dfg_teaching",
+        "files": {
+            "autoencoder/config.json": "824bc7def2df77fc5fccfa452af1b05dabdc1b53b2b3bb23948eae2101675ee6",
+            "autoencoder/diffusion_pytorch_model.safetensors": "56ae419c1c05035bdf204f5343620b53573956b1175c79ccc7d1722d673ad5b6",
+            "identity/config.json": "4345aa421b8886f23352fe1baed9c43c2fbeebd4d3b20f9f79cb67fa0b82c005",
+            "identity/model.safetensors": "1d80f9b546a32ae4d3273eb6d2b5ee6899b92069920db03e57e60c67348eda59",
+            "results.json": "cdf9d2371f8f21eb0a21f54e9bf2ff61836181f2f8cb6e11d99b4a8eab969192",
+            "scheduler/scheduler_config.json": "28d1a009dfa466938be057413130d37105fb555c44c7c403af4cbdb4c3194f5c",
+            "unet/config.json": "eab0da79d30139065a8802e6aa3230b1c6b83c27f4fd1cb2ad04032d27395012",
+            "unet/diffusion_pytorch_model.safetensors": "208b4fc214cf766478edc44a168eaae856bb2896a4aa3ccc9bc36bcb2ec24002"
+        },
+        "made_by": {
+            "notebook": "notebooks/training/train_dfg.ipynb",
+            "parameters": {"image_size": 64, "pool_identities": 0, "views_per_identity": 8, "pool_folder": "", "identities_per_domain": 150, "identity_encoder": "train", "identity_steps": 800, "identity_width": 32, "autoencoder_path": "", "autoencoder_width": 32, "latent_channels": 4, "downsample": 4, "autoencoder_steps": 2000, "autoencoder_batch_size": 16, "autoencoder_lr": 0.001, "unet_width": 32, "unet_steps": 4000, "batch_size": 32, "lr": 0.0005, "weight_decay": 0.01, "ema_decay": 0.999, "warmup": 200, "condition_dropout": 0.15, "diffusion_steps": 1000, "eval_images": 240, "eval_strength": 0.6, "eval_ddim_steps": 20, "device": "auto", "mixed_precision": "no", "output_dir": "/work/main/runs/dfg_teaching", "seed": 0, "cpu_threads": 2},
+            "command": "papermill notebooks/training/train_dfg.ipynb runs/dfg_teaching/train_dfg.ipynb "
+                       "-p output_dir $PWD/runs/dfg_teaching -p cpu_threads 2 --cwd notebooks/training, then "
+                       "runs/dfg_teaching/dfg/ and results.json copied here (1,968 s of UNet training on 2 CPU cores)",
+        },
+    },
 }
 
 
@@ -84,23 +104,25 @@ def load_pretrained(name: str, model):
     return load_weights(model, file, entry["sha256"])
 
 
+def _dfg_entry(name: str) -> dict:
+    if "files" not in REGISTRY.get(name, {}):
+        raise ValueError(f"unknown DFG entry {name!r}; expected one of "
+                         f"{[k for k, v in REGISTRY.items() if 'files' in v]}")
+    return REGISTRY[name]
+
+
 def load_dfg(name: str = "dfg_teaching"):
     """The shipped De-fake Face Generator ``name`` (a folder in diffusers' layout), every file's SHA-256
     checked before it is read."""
     from faslearn.models.dfg import DeFakeFaceGenerator
 
-    if name not in REGISTRY or "files" not in REGISTRY[name]:
-        raise ValueError(f"unknown DFG entry {name!r}; expected one of "
-                         f"{[k for k, v in REGISTRY.items() if 'files' in v]}")
-    entry = REGISTRY[name]
+    entry = _dfg_entry(name)
     return DeFakeFaceGenerator.from_pretrained(FOLDER / entry["folder"], sha256=entry["files"])
 
 
 def dfg_record(name: str = "dfg_teaching") -> dict:
     """The run record (``results.json`` of train_dfg.ipynb) shipped with the DFG ``name``, digest checked."""
-    entry = REGISTRY.get(name, {})
-    if "files" not in entry:
-        raise ValueError(f"unknown DFG entry {name!r}; expected one of {[k for k, v in REGISTRY.items() if 'files' in v]}")
+    entry = _dfg_entry(name)
     file = FOLDER / entry["folder"] / "results.json"
     actual = file_sha256(file)
     if actual != entry["files"]["results.json"]:
