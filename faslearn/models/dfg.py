@@ -272,7 +272,7 @@ def train_unet(dfg: DeFakeFaceGenerator, images: np.ndarray, *, steps: int = 400
 
     ``condition_dropout``: the share of samples trained with the null context instead of their identity
     tokens, so that one model can also reconstruct *without* identity conditioning (classifier-free
-    guidance's trick), which notebook 04 compares against. The loss of every step is kept in
+    guidance's trick), to compare the two. The loss of every step is kept in
     ``dfg.unet.train_loss``."""
     from faslearn.train import fit_steps
 
