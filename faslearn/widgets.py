@@ -18,19 +18,29 @@ def threshold_explorer(scores, labels, pai=None, threshold: float | None = None,
     slider = widgets.FloatSlider(value=threshold if threshold is not None else (low + high) / 2, min=low, max=high,
                                  step=(high - low) / 200, description="threshold", continuous_update=False,
                                  readout_format=".2f", layout=widgets.Layout(width="60%"))
+
+    def draw():
+        fig, ax = plt.subplots(figsize=(7, 3))
+        score_histograms(scores, labels, slider.value, pai, ax=ax, title=title)
+        return fig
+
+    return _figure_under(slider, draw)
+
+
+def _figure_under(control, draw):
+    """Display ``control`` with the figure ``draw()`` returns below it, redrawn whenever its value changes."""
     output = widgets.Output()
 
     def redraw(change=None):
         with output:
             output.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(7, 3))
-            score_histograms(scores, labels, slider.value, pai, ax=ax, title=title)
+            fig = draw()
             plt.show()
             plt.close(fig)
 
-    slider.observe(redraw, names="value")
+    control.observe(redraw, names="value")
     redraw()
-    box = widgets.VBox([slider, output])
+    box = widgets.VBox([control, output])
     display(box)
     return box
 
@@ -42,28 +52,20 @@ def strength_explorer(images, reconstructions: dict, titles=None):
     strengths = sorted(reconstructions)
     slider = widgets.SelectionSlider(options=strengths, value=strengths[len(strengths) // 2], description="strength",
                                      continuous_update=False, layout=widgets.Layout(width="60%"))
-    output = widgets.Output()
 
     def picture(tensor):
         return ((np.asarray(tensor).transpose(1, 2, 0) + 1) / 2).clip(0, 1)
 
-    def redraw(change=None):
-        with output:
-            output.clear_output(wait=True)
-            fig, axes = plt.subplots(2, len(images), figsize=(1.4 * len(images), 3), squeeze=False)
-            for j in range(len(images)):
-                axes[0, j].imshow(picture(images[j]))
-                axes[1, j].imshow(picture(reconstructions[slider.value][j]))
-                if titles is not None:
-                    axes[0, j].set_title(titles[j], fontsize=8)
-            for ax in axes.ravel():
-                ax.axis("off")
-            fig.suptitle(f"inputs (top) and their reconstructions at strength {slider.value}", fontsize=9)
-            plt.show()
-            plt.close(fig)
+    def draw():
+        fig, axes = plt.subplots(2, len(images), figsize=(1.4 * len(images), 3), squeeze=False)
+        for j in range(len(images)):
+            axes[0, j].imshow(picture(images[j]))
+            axes[1, j].imshow(picture(reconstructions[slider.value][j]))
+            if titles is not None:
+                axes[0, j].set_title(titles[j], fontsize=8)
+        for ax in axes.ravel():
+            ax.axis("off")
+        fig.suptitle(f"inputs (top) and their reconstructions at strength {slider.value}", fontsize=9)
+        return fig
 
-    slider.observe(redraw, names="value")
-    redraw()
-    box = widgets.VBox([slider, output])
-    display(box)
-    return box
+    return _figure_under(slider, draw)

@@ -5,20 +5,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from _threads import one_thread  # noqa: F401  (autouse: one thread per test)
 from faslearn import metrics
 from faslearn.data import load_faces
 from faslearn.models.identity import (ArcFaceLoss, IdentityEncoder, augment, embed, train_identity_encoder,
                                       verification)
 from faslearn.utils import seed_everything
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small convolutions on a busy 2-core machine run faster on one thread than on two."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("size", [32, 64])

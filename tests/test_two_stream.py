@@ -5,20 +5,12 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from torchvision.models import mobilenet_v3_small, resnet18
 
+from _threads import one_thread  # noqa: F401  (autouse: one thread per test)
 from faslearn.models.two_stream import (FPM_DIRECTIONS, DifferenceBranch, FeaturePyramid, MultiFrameBranch,
                                         PyramidBackbone, PyramidPooling, TwoStream, fuse_scores,
                                         inflate_first_conv, parameter_count, rgb_differences)
 
 B, T, SIZE, WIDTH = 2, 4, 64, 0.5
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are small: on a busy 2-core machine two OpenMP threads made this file 7× slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def clip(seed=0):

@@ -145,6 +145,17 @@ def save_cache(path: Path, arrays: dict) -> None:
     os.replace(partial, path)
 
 
+def render_parallel(function, jobs: list, desc: str, unit: str, workers: int | None = None,
+                    progress: bool = True) -> list:
+    """``[function(job) for job in jobs]`` in ``workers`` processes (default: up to 2), with a progress bar."""
+    workers = workers or min(2, os.cpu_count() or 1)
+    bar = dict(total=len(jobs), desc=desc, disable=not progress, unit=unit)
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            return list(tqdm(pool.map(function, jobs, chunksize=16), **bar))
+    return [function(job) for job in tqdm(jobs, **bar)]
+
+
 def _render_job(job):
     image, landmarks, pai, domain, seed, config = job
     rng = np.random.default_rng(seed)
@@ -196,13 +207,7 @@ def make_benchmark(config: BenchmarkConfig | None = None, cache: bool = True, wo
     faces, rows = _plan(config)
     jobs = [(faces.images[r["identity"]], faces.landmarks[r["identity"]], r["pai"], r["domain"], r["seed"], config)
             for r in rows]
-    workers = workers or min(2, os.cpu_count() or 1)
-    bar = dict(total=len(jobs), desc="rendering presentations", disable=not progress, unit="video")
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            rendered = list(tqdm(pool.map(_render_job, jobs, chunksize=16), **bar))
-    else:
-        rendered = [_render_job(job) for job in tqdm(jobs, **bar)]
+    rendered = render_parallel(_render_job, jobs, "rendering presentations", "video", workers, progress)
     arrays = dict(
         frames=np.stack([r[0] for r in rendered]), depth=np.stack([r[1] for r in rendered]),
         reflection=np.stack([r[2] for r in rendered]),

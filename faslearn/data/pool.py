@@ -15,17 +15,14 @@ generate faces from them; ``identities`` (how many people) is the knob of the pa
 """
 import hashlib
 import json
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..metrics import BONA_FIDE
 from .camera import Camera
-from .datasets import RENDERER_SOURCES, BenchmarkConfig, _cache_dir, _plan, save_cache
+from .datasets import RENDERER_SOURCES, BenchmarkConfig, _cache_dir, _plan, render_parallel, save_cache
 from .faces import load_faces
 from .simulator import DOMAINS, CaptureDomain, render_presentation
 
@@ -132,13 +129,7 @@ def make_pool(config: PoolConfig | None = None, cache: bool = True, workers: int
     seeds = [int(np.random.SeedSequence([config.seed, int(i), v]).generate_state(1)[0])
              for i in eligible for v in range(config.views_per_identity)]
     jobs = [(faces.images[i], faces.landmarks[i], s) for i, s in zip(identity, seeds)]
-    workers = workers or min(2, os.cpu_count() or 1)
-    bar = dict(total=len(jobs), desc="rendering the bona fide pool", disable=not progress, unit="view")
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as executor:
-            images = list(tqdm(executor.map(_render_view, jobs, chunksize=16), **bar))
-    else:
-        images = [_render_view(job) for job in tqdm(jobs, **bar)]
+    images = render_parallel(_render_view, jobs, "rendering the bona fide pool", "view", workers, progress)
     pool = Pool(config, np.stack(images), identity)
     if cache:
         save_cache(path, {"images": pool.images, "identity": pool.identity})
