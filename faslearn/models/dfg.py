@@ -46,8 +46,8 @@ def build_autoencoder(width: int = 32, latent_channels: int = 4, downsample: int
     if 2 ** (levels - 1) != downsample:
         raise ValueError(f"downsample must be a power of two, got {downsample}")
     widths = tuple(width // 2 * 2 ** i for i in range(levels))  # 16, 32, 64 at width 32
-    # GroupNorm with one group per first-level channel: a training step on the CPU was several times
-    # slower with 4 channels per group at 64 x 64 (benchmarks/dfg_speed.py, BENCHMARKS.md)
+    # GroupNorm with one group per first-level channel, as the shipped teaching DFG was trained; side by
+    # side, a CPU training step costs the same with 4 channels per group (benchmarks/dfg_speed.py)
     return AutoencoderKL(in_channels=3, out_channels=3, latent_channels=latent_channels,
                          down_block_types=("DownEncoderBlock2D",) * levels,
                          up_block_types=("UpDecoderBlock2D",) * levels,
