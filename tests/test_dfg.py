@@ -1,6 +1,9 @@
 """The De-fake Face Generator: diffusers parts assembled, SDEdit reconstruction, save/load from local
 folders (never a download), the residual cue, and the bona fide pool it trains on (CPU, seconds)."""
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -182,3 +185,10 @@ def test_benchmark_reconstructions_are_cached_on_disk(tmp_path, monkeypatch):
         dfg.unet.conv_out.bias.add_(0.1)  # other weights: another cache entry
     D.benchmark_reconstructions(dfg, bench, strength=0.3, steps=4, progress=False)
     assert len(list(tmp_path.glob("dfg-reconstructions-*.npz"))) == 3
+
+
+def test_importing_faslearn_leaves_diffusers_until_the_dfg_is_used():
+    code = ("import sys, faslearn as fl; assert 'diffusers' not in sys.modules; "
+            "assert fl.models.DeFakeFaceGenerator.__module__ == 'faslearn.models.dfg'; "
+            "assert fl.models.dfg.standardise is fl.models.standardise; assert 'diffusers' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
