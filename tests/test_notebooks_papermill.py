@@ -1,11 +1,10 @@
 """Smoke-run every training notebook with tiny parameters, check the papermill harness itself, and
-the sweeps of train_cdcn.ipynb (scripts/run_sweep.py and the course sweep configs).
+the sweeps of train_cdcn.ipynb (faslearn.sweeps, behind `faslearn train`, and the course sweep configs).
 
 A training notebook joins these tests by storing its tiny, CPU-quick parameters in its metadata:
 ``"metadata": {"faslearn": {"smoke_parameters": {"epochs": 1, "max_steps": 2}}, ...}``.
 """
 import ast
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -93,10 +92,9 @@ SAME_BACKBONE = {"cdcn_binary", "cdcn", "multitask"}  # one CDCN backbone, three
 
 
 def load_run_sweep():
-    spec = importlib.util.spec_from_file_location("run_sweep", REPO / "scripts" / "run_sweep.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The sweep module behind `faslearn train` and scripts/run_sweep.py."""
+    from faslearn import sweeps
+    return sweeps
 
 
 def notebook_parameter_names(notebook) -> set[str]:

@@ -1,0 +1,271 @@
+"""The faslearn command line: prepare a dataset, train, evaluate, predict, export.
+
+    faslearn prepare oulu_npu /data/OULU-NPU --protocol 1 --size 256
+    faslearn train notebooks/training/configs/oulu_npu_protocol1.yaml --set epochs=1
+    faslearn evaluate runs/cdcn-oulu oulu_npu /data/OULU-NPU --protocol 1 --json metrics.json
+    faslearn predict runs/cdcn-oulu selfie.jpg --draw annotated/
+    faslearn export runs/cdcn-oulu cdcn.onnx --check
+
+A *run* is the output_dir of a finished train_cdcn.ipynb run (results.json + model.safetensors).
+A cross-dataset protocol names the folders of its datasets:
+  faslearn evaluate RUN cross_dataset O=/data/OULU-NPU,C=/data/CASIA-FASD,I=/data/replay,M=/data/MSU \
+      --protocol "O&C&I->M"
+
+Exit status: 0 done; 1 the input could not be used (the message says which file and what was expected:
+a missing folder, an unreadable video, no face found); 2 a malformed command line.
+"""
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+def _crop_options(parser, size: int | None = 256, frames: int = 1) -> None:
+    if size is not None:
+        parser.add_argument("--size", type=int, default=size, help=f"face crop side in pixels (default {size})")
+    parser.add_argument("--frames", type=int, default=frames, help=f"frames sampled per video (default {frames})")
+    parser.add_argument("--scheme", choices=("uniform", "ssdg"), default="uniform", help="frame sampling (default uniform)")
+    parser.add_argument("--detector", default="haar", help="face detector: haar (default), mediapipe or mtcnn")
+    parser.add_argument("--cache", type=Path, help="crop cache folder (default $FASLEARN_CACHE/crops)")
+    parser.add_argument("--workers", type=int, default=1, help="processes that detect faces (default 1)")
+
+
+def _dataset_arguments(parser) -> None:
+    parser.add_argument("dataset", help="oulu_npu, siw, casia_fasd, replay_attack, msu_mfsd, celeba_spoof, folder "
+                                        "(your own live/ and spoof/<instrument>/), or cross_dataset")
+    parser.add_argument("root", help="the dataset's folder (for a cross-dataset protocol: O=...,C=...,I=...,M=...)")
+    parser.add_argument("--protocol", default="all", help="the dataset's protocol, e.g. 1 or 3_2 for OULU-NPU; for "
+                                                          "cross_dataset e.g. 'O&C&I->M' (default all)")
+
+
+def _load_crops(args, size: int):
+    from .data.real import load_crops
+    return load_crops(args.dataset, args.root, args.protocol, size=size, frames=args.frames, scheme=args.scheme,
+                      detector=args.detector, cache_dir=args.cache, workers=args.workers, progress=sys.stderr.isatty())
+
+
+def prepare(args) -> int:
+    crops = _load_crops(args, args.size)
+    splits = {split: int((crops.split == split).sum()) for split in ("train", "dev", "test")}
+    print(f"{len(crops.label)} recordings ready in the crop cache: " + ", ".join(f"{n} {s}" for s, n in splits.items()))
+    return 0
+
+
+def evaluate(args) -> int:
+    from .metrics import evaluate as dev_threshold_metrics, video_scores
+    from .runs import load_run
+
+    run = load_run(args.run)
+    crops = _load_crops(args, run.image_size)
+    report = {}
+    for split in ("dev", "test"):
+        rows = crops.select(split)
+        if len(rows) == 0:
+            raise ValueError(f"{args.dataset} protocol {args.protocol} has no {split} recordings with a face; "
+                             "evaluate needs dev (for the threshold) and test")
+        frames = crops.frames[rows]  # (n, T, S, S, 3)
+        scores = run.score(frames.reshape(-1, *frames.shape[2:]))
+        videos = np.repeat(crops.video[rows], frames.shape[1])
+        report[split] = video_scores(scores, videos, np.repeat(crops.label[rows], frames.shape[1]),
+                                     np.repeat(crops.pai[rows], frames.shape[1]))
+    metrics = dev_threshold_metrics(report["dev"].scores, report["dev"].labels, report["test"].scores,
+                                    report["test"].labels, report["test"].pai)
+    print(f"{args.run} on {args.dataset} protocol {args.protocol}: {len(report['test'].scores)} test videos, "
+          f"threshold {metrics['threshold']:.4f} (the dev EER point)")
+    rows = [(key.upper(), f"{100 * metrics[key]:.2f}%") for key in ("hter", "acer", "apcer", "apcer_pooled", "bpcer", "eer")]
+    rows += [("AUC", f"{metrics['auc']:.4f}")]
+    rows += [(f"APCER {pai}", f"{100 * value:.2f}%") for pai, value in metrics["apcer_per_pai"].items()]
+    for name, value in rows:
+        print(f"  {name:<22}{value:>10}")
+    flat = {key: value for key, value in metrics.items() if key != "apcer_per_pai"}
+    flat.update({f"apcer_{pai}": value for pai, value in metrics["apcer_per_pai"].items()})
+    if args.json:
+        args.json.write_text(json.dumps(flat, indent=1))
+    if args.csv:
+        with open(args.csv, "w", newline="") as file:
+            writer = csv.writer(file)
+            writer.writerow(["metric", "value"])
+            writer.writerows(flat.items())
+    return 0
+
+
+def _inputs(source: str, video_frames: int):
+    """Yield (input name, frame name, RGB frame) for an image, a folder of images, a video file (``video_frames``
+    frames spread over it) or a webcam index (``video_frames`` consecutive frames)."""
+    import cv2
+
+    from .data.clips import read_video
+
+    if source.isdigit():
+        camera = cv2.VideoCapture(int(source))
+        try:
+            for t in range(video_frames):
+                ok, frame = camera.read()
+                if not ok:
+                    raise ValueError(f"webcam {source} gave no frame; expected a connected camera at that index")
+                yield f"webcam{source}", f"webcam{source}#{t}", cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        finally:
+            camera.release()
+        return
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise ValueError(f"{path} holds no image ({', '.join(IMAGE_SUFFIXES)})")
+    elif path.is_file():
+        files = [path]
+    else:
+        raise FileNotFoundError(f"{path} not found; expected an image, a folder of images, a video or a webcam index")
+    for file in files:
+        if file.suffix.lower() in IMAGE_SUFFIXES:
+            image = cv2.imread(str(file), cv2.IMREAD_COLOR)
+            if image is None:
+                raise ValueError(f"{file} cannot be read as an image; expected a JPEG, PNG or BMP file")
+            yield file.name, file.name, cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        else:
+            frames = read_video(file)
+            for t in np.unique(np.round(np.linspace(0, len(frames) - 1, video_frames)).astype(int)):
+                yield file.name, f"{file.name}#{t}", frames[t]
+
+
+def predict(args) -> int:
+    import cv2
+
+    from .data.align import align_face, get_detector
+    from .runs import load_run
+
+    run = load_run(args.run)
+    threshold = args.threshold if args.threshold is not None else run.threshold
+    if threshold is None:
+        raise ValueError(f"{args.run}/results.json holds no dev threshold; pass --threshold")
+    detector = get_detector(args.detector)
+    if args.draw:
+        args.draw.mkdir(parents=True, exist_ok=True)
+
+    def decision(score) -> str:
+        return "bona fide" if score >= threshold else "attack"
+
+    print(f"{'input':<28}{'face':>5}{'box (x, y, w, h)':>24}{'score':>10}  decision (threshold {threshold:.4f})")
+    first_face_scores = {}  # input -> scores of its largest face, frame by frame
+    for source, name, image in _inputs(args.input, args.video_frames):
+        faces = detector.detect(image)[: args.max_faces]
+        if not faces:
+            print(f"{name:<28}    -  no face found")
+            continue
+        scores = run.score(np.stack([align_face(image, face, run.image_size) for face in faces]))
+        first_face_scores.setdefault(source, []).append(scores[0])
+        drawn = image.copy()
+        for i, (face, score) in enumerate(zip(faces, scores)):
+            box = tuple(int(round(v)) for v in face.box)
+            print(f"{name:<28}{i:>5}{str(box):>24}{score:>10.4f}  {decision(score)}")
+            colour = (0, 200, 0) if score >= threshold else (220, 0, 0)
+            x, y, w, h = box
+            cv2.rectangle(drawn, (x, y), (x + w, y + h), colour, 2)
+            cv2.putText(drawn, f"{decision(score)} {score:.2f}", (x, max(12, y - 4)), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.45, colour, 1, cv2.LINE_AA)
+        if args.draw:
+            cv2.imwrite(str(args.draw / (name.replace("#", "_") + ".jpg")), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
+    for source, scores in first_face_scores.items():
+        if len(scores) > 1:  # a video: its score is the mean over frames, as in evaluation
+            print(f"{source}: mean score of the main face over {len(scores)} frames {np.mean(scores):.4f}  "
+                  f"{decision(np.mean(scores))}")
+    if not first_face_scores:
+        print(f"no face found in {args.input}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def export(args) -> int:
+    import torch
+
+    from .export import export_onnx, onnx_parity
+    from .runs import load_run
+
+    run = load_run(args.run)
+    path = export_onnx(run.model, run.objective, args.output, run.image_size, opset=args.opset)
+    print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB): image (N, 3, {run.image_size}, {run.image_size}) "
+          "in [-1, 1] -> score (N,)")
+    if args.check:
+        images = torch.rand(4, 3, run.image_size, run.image_size, generator=torch.Generator().manual_seed(0)) * 2 - 1
+        difference = onnx_parity(run.model, run.objective, path, images)
+        print(f"onnxruntime vs PyTorch: largest difference {difference:.2e}")
+        if difference > args.tolerance:
+            print(f"parity check failed: {difference:.2e} > {args.tolerance:.0e}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def train(args, parser) -> int:
+    from . import sweeps
+    return sweeps.run(args, parser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="faslearn", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub = commands.add_parser("prepare", help="detect, align and cache the faces of a dataset",
+                              description="Parse a dataset in its published layout, then detect, align and cache "
+                                          "its faces (resumable: an interrupted run keeps what it did).")
+    _dataset_arguments(sub)
+    _crop_options(sub)
+
+    from .sweeps import add_arguments
+    sub = commands.add_parser("train", help="run a training config (a sweep of papermill notebook runs)",
+                              description="Run every entry of a config (notebooks/training/configs/*.yaml) through "
+                                          "its training notebook with papermill; finished runs are skipped.")
+    add_arguments(sub)
+
+    sub = commands.add_parser("evaluate", help="score a trained run on a dataset protocol",
+                              description="Score the dev and test recordings (video level: the mean of the frames), "
+                                          "take the EER threshold of dev and report the test metrics.")
+    sub.add_argument("run", help="folder of a finished training run")
+    _dataset_arguments(sub)
+    _crop_options(sub, size=None, frames=2)
+    sub.add_argument("--json", type=Path, help="also write the metrics to this JSON file")
+    sub.add_argument("--csv", type=Path, help="also write the metrics to this CSV file")
+
+    sub = commands.add_parser("predict", help="score the faces of an image, a folder, a video or a webcam",
+                              description="Detect every face, align it, score it and decide with the run's dev "
+                                          "threshold.")
+    sub.add_argument("run", help="folder of a finished training run")
+    sub.add_argument("input", help="an image, a folder of images, a video file, or a webcam index (0, 1, ...)")
+    sub.add_argument("--detector", default="haar", help="face detector: haar (default), mediapipe or mtcnn")
+    sub.add_argument("--threshold", type=float, help="decision threshold (default: the run's dev EER threshold)")
+    sub.add_argument("--max-faces", type=int, default=5, help="faces scored per image (default 5)")
+    sub.add_argument("--video-frames", type=int, default=8, help="frames scored per video or webcam (default 8)")
+    sub.add_argument("--draw", type=Path, help="folder for copies of the inputs with the boxes and decisions drawn")
+
+    sub = commands.add_parser("export", help="export a trained run to ONNX (CDC folded), with a parity check",
+                              description="Write image -> score (and the depth map for CDCN) as ONNX. Needs "
+                                          'pip install "faslearn[onnx]".')
+    sub.add_argument("run", help="folder of a finished training run")
+    sub.add_argument("output", type=Path, help="the .onnx file to write")
+    sub.add_argument("--opset", type=int, default=18, help="ONNX opset (default 18)")
+    sub.add_argument("--check", action="store_true", help="compare onnxruntime with PyTorch on random faces")
+    sub.add_argument("--tolerance", type=float, default=1e-4, help="largest difference --check accepts (default 1e-4)")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    commands = {"prepare": prepare, "evaluate": evaluate, "predict": predict, "export": export}
+    try:
+        return train(args, parser) if args.command == "train" else commands[args.command](args)
+    except (OSError, ValueError, ImportError) as error:  # DatasetError and NoFaceError are ValueErrors
+        print(f"faslearn {args.command}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"faslearn {args.command}: interrupted; what was done is kept (run it again to resume)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

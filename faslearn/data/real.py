@@ -1,0 +1,61 @@
+"""Real datasets end to end: a dataset (or a cross-dataset protocol) on disk -> aligned face crops.
+
+One function serves the training notebooks, ``faslearn prepare`` and ``faslearn evaluate``::
+
+    crops = fl.data.load_crops("oulu_npu", "/data/OULU-NPU", protocol="1", size=256)
+    crops = fl.data.load_crops("cross_dataset", "O=/data/OULU-NPU,C=/data/CASIA-FASD,I=/data/replay,M=/data/MSU",
+                               protocol="O&C&I->M")
+    train = fl.data.FrameDataset(crops, crops.select("train"))
+
+The crops are cached on disk (`faslearn.data.crops.prepare_crops`), so the second call, and every
+training run after the first, loads them in seconds.
+"""
+import dataclasses
+from pathlib import Path
+
+from .adapters import DATASETS, DatasetError, cross_dataset, load_recordings
+from .crops import CropSet, prepare_crops
+from .datasets import _cache_dir
+
+
+def parse_roots(roots) -> dict[str, str]:
+    """``"O=/a,C=/b"`` (or a dict) -> ``{"O": "/a", "C": "/b"}``: the folders of a cross-dataset protocol."""
+    if isinstance(roots, dict):
+        return {str(k): str(v) for k, v in roots.items()}
+    pairs = [part for part in str(roots).split(",") if part.strip()]
+    parsed = {}
+    for pair in pairs:
+        name, sep, folder = pair.partition("=")
+        if not sep or not name.strip() or not folder.strip():
+            raise DatasetError(f"expected dataset=folder pairs separated by commas (e.g. O=/data/OULU-NPU), "
+                               f"got {pair!r}")
+        parsed[name.strip()] = folder.strip()
+    return parsed
+
+
+def load_recordings_for(dataset: str, root, protocol: str = "all"):
+    """The recordings of a dataset's protocol, or, for ``dataset="cross_dataset"``, of a cross-dataset
+    protocol (e.g. "O&C&I->M", with ``root`` naming its folders), each carrying the split it plays there."""
+    if dataset == "cross_dataset":
+        splits = cross_dataset(protocol, parse_roots(root))
+        return [dataclasses.replace(r, split=split) for split, recordings in splits.items() for r in recordings]
+    if dataset not in DATASETS:
+        raise DatasetError(f"unknown dataset {dataset!r}; expected one of {list(DATASETS)} or 'cross_dataset'")
+    return load_recordings(dataset, root, protocol)
+
+
+def crop_cache_dir() -> Path:
+    """Default home of the crops: ``$FASLEARN_CACHE/crops``, one folder for every dataset (files are keyed
+    by video id and settings, so a cross-dataset protocol reuses the crops of its datasets)."""
+    return _cache_dir() / "crops"
+
+
+def load_crops(dataset: str, root, protocol: str = "all", *, size: int = 256, frames: int = 1,
+               scheme: str = "uniform", detector: str = "haar", cache_dir=None, map_size: int | None = None,
+               workers: int = 1, progress: bool = True) -> CropSet:
+    """Parse the dataset, then detect, align and cache its faces (see the module docstring)."""
+    recordings = load_recordings_for(dataset, root, protocol)
+    cache_dir = Path(cache_dir) if cache_dir else crop_cache_dir()
+    return prepare_crops(recordings, cache_dir, size=size, frames=frames, scheme=scheme, detector=detector,
+                         map_size=map_size, workers=workers, progress=progress)
+

@@ -1,0 +1,95 @@
+"""A trained detector as a folder: rebuild the model a training run names, load its weights, score faces.
+
+`notebooks/training/train_cdcn.ipynb` writes every run to its ``output_dir``::
+
+    results.json        the parameters (model, theta, width, image_size, ...), the depth-map side,
+                        the test metrics with the dev EER threshold, the history, the scores
+    model.safetensors   the final weights
+
+``load_run(folder)`` turns that back into a scorer, which the command line (``faslearn evaluate``,
+``predict``, ``export``) and notebook 07 use::
+
+    run = fl.runs.load_run("runs/cdcn-night")
+    scores = run.score(faces)              # uint8 (N, S, S, 3) RGB crops -> (N,) scores
+    accepted = scores >= run.threshold     # the dev EER threshold of the run
+"""
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .checkpoints import load_weights
+from .data.datasets import to_tensor
+from .losses import BINARY, DEPTH, MULTITASK, Objective
+from .models import CDCN, CDCNBinary, CDCNpp, MultiTaskNet, resnet18_binary
+
+MODELS = ("cdcn", "cdcn++", "cdcn_binary", "multitask", "resnet18")
+
+
+def build_model(model: str, theta: float = 0.7, width: float = 1.0, map_size: int | None = None
+                ) -> tuple[nn.Module, Objective]:
+    """A fresh network and its objective (loss, score) by name, as the training notebook builds them.
+
+    ``cdcn_binary``, ``cdcn`` and ``multitask`` share CDCN's backbone at ``theta`` and ``width``;
+    ``resnet18`` ignores both. ``map_size`` is the side of the depth maps the model predicts.
+    """
+    if model == "resnet18":
+        return resnet18_binary(), BINARY
+    if model == "cdcn_binary":
+        return CDCNBinary(theta=theta, width=width, map_size=map_size), BINARY
+    if model in ("cdcn", "cdcn++"):
+        return (CDCN if model == "cdcn" else CDCNpp)(theta=theta, width=width, map_size=map_size), DEPTH
+    if model == "multitask":
+        return MultiTaskNet("cdcn", reflection_channels=1, theta=theta, width=width, map_size=map_size), MULTITASK
+    raise ValueError(f"unknown model {model!r}; expected one of {list(MODELS)}")
+
+
+@dataclass
+class Run:
+    """A trained model with what is needed to use it: input size, score rule and decision threshold."""
+
+    folder: Path
+    parameters: dict
+    model: nn.Module
+    objective: Objective
+    image_size: int
+    threshold: float | None  # the dev EER threshold: accept as bona fide when score >= threshold
+
+    @torch.no_grad()
+    def score(self, faces, batch_size: int = 64) -> np.ndarray:
+        """Bona fide scores of aligned face crops: uint8 (N, S, S, 3) RGB with S = ``image_size``."""
+        faces = np.asarray(faces)
+        if faces.ndim != 4 or faces.shape[1:] != (self.image_size, self.image_size, 3):
+            raise ValueError(f"expected face crops of shape (N, {self.image_size}, {self.image_size}, 3), "
+                             f"got {faces.shape}")
+        self.model.eval()
+        device = next(self.model.parameters()).device
+        scores = [self.objective.score(self.model(to_tensor(faces[i:i + batch_size]).to(device)), {}).float().cpu()
+                  for i in range(0, len(faces), batch_size)]
+        return torch.cat(scores).numpy() if scores else np.zeros(0, np.float32)
+
+
+def load_run(folder) -> Run:
+    """Rebuild a training run's model from ``results.json`` and load ``model.safetensors``."""
+    folder = Path(folder)
+    results_file, weights_file = folder / "results.json", folder / "model.safetensors"
+    for path in (results_file, weights_file):
+        if not path.is_file():
+            raise FileNotFoundError(f"no {path.name} in {folder}: expected the output_dir of a finished "
+                                    "train_cdcn.ipynb run (results.json and model.safetensors)")
+    try:
+        results = json.loads(results_file.read_text())
+        parameters = results["parameters"]
+        name, image_size = parameters["model"], int(parameters["image_size"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{results_file} is not a train_cdcn.ipynb results file ({error!r}); expected "
+                         "JSON with parameters.model and parameters.image_size") from None
+    # runs made before the depth-map side was recorded used the course default, a quarter of the input
+    map_size = results.get("map_size", image_size // 4)
+    model, objective = build_model(name, parameters.get("theta", 0.7), parameters.get("width", 1.0), map_size)
+    load_weights(model, weights_file)
+    threshold = results.get("metrics", {}).get("threshold")
+    return Run(folder, parameters, model.eval(), objective, image_size, threshold)

@@ -1,0 +1,258 @@
+"""Run a sweep of training notebooks with papermill, then collect a compact results file.
+
+    faslearn train notebooks/training/configs/course_sweep.yaml
+    faslearn train notebooks/training/configs/course_sweep.yaml --set epochs=1 --set seed=3
+    faslearn train notebooks/training/configs/course_sweep.yaml --shard 1/2   # the odd runs
+    faslearn train notebooks/training/configs/course_sweep.yaml --collect results.json
+
+(``python scripts/run_sweep.py ...`` is the same command, for a checkout without the entry point.)
+
+The YAML file names the notebook, the folder of the runs, the parameters shared by every run
+(``defaults``) and a ``grid``: each entry's list-valued parameters are crossed (a product), its
+scalars fixed; ``--set key=value`` overrides a parameter in every run (the value is read as YAML:
+``--set epochs=1`` is an int, ``--set data_root=/data/OULU-NPU`` a string). An optional ``run_name`` template names the runs from their parameters, e.g.
+``"{branch}-fpm_{fpm}-ppm_{ppm}-{protocol}-{target}-seed{seed}"`` (default: `run_name`'s rule for
+train_cdcn.ipynb). Runs with the same parameters are run once. Each run writes its executed notebook,
+checkpoints and ``results.json`` to ``<output_root>/<name>/``; a run whose ``results.json`` exists
+is skipped (after checking that it was made with the same parameters), and an interrupted one
+resumes from its last epoch. Runs go seed by seed, so a sweep cut short still has every
+configuration at the first seeds.
+
+The notebooks run in the Jupyter kernel ``--kernel`` (default ``python3``: with ipykernel
+importable, jupyter_client provides it without any ``jupyter kernelspec install``, running this
+Python). The kernels get this checkout first on their PYTHONPATH, so they import its faslearn even
+where faslearn is not installed.
+
+``--collect`` writes every finished run in one JSON file::
+
+    {"made_by": command, "config": the YAML,
+     "splits": {frames key: {"dev" | "test": {"labels", "pai", "video"}}},
+     "runs": {run name: {"parameters", "frames" (its key in splits), "model_parameters" (total,
+                          backbone, heads), "device_used", "train_seconds",
+                          "history": [per epoch: epoch, train_loss, dev_loss, dev_acer, test_hter,
+                                      test_acer, test_auc (4 decimals)],
+                          "scores": {"dev" | "test": scores, at float16 precision}}}}
+
+The labels, attack species and video ids are stored once per frames key, ``<protocol>-<target>``
+for the course data (``<dataset>-<protocol>`` otherwise): every run of a key scores the same dev
+and test frames, in the same order. With them, any metric at the dev EER threshold follows from a
+run's scores, e.g. ``faslearn.metrics.evaluate`` (HTER, and ACER = (max APCER over the attack
+species + BPCER) / 2).
+"""
+import argparse
+import itertools
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def expand(config: dict, overrides: dict | None = None) -> dict[str, dict]:
+    """{run name: parameters} of every grid entry (``overrides`` replacing any parameter), ordered by
+    seed. Two runs with one name must have the same parameters (run once); a name shared by different
+    parameters is an error."""
+    runs = {}
+    for entry in config["grid"]:
+        keys = list(entry)
+        values = [v if isinstance(v, list) else [v] for v in entry.values()]
+        for combination in itertools.product(*values):
+            parameters = {**config.get("defaults", {}), **dict(zip(keys, combination)), **(overrides or {})}
+            name = run_name(parameters, config.get("run_name"))
+            if runs.setdefault(name, parameters) != parameters:
+                differ = sorted(k for k in {**parameters, **runs[name]} if parameters.get(k) != runs[name].get(k))
+                raise ValueError(f"two grid entries make run {name} with different {differ}; "
+                                 "runs that differ in these need separate sweeps (output_root)")
+    return dict(sorted(runs.items(), key=lambda item: item[1].get("seed", 0)))
+
+
+def run_name(p: dict, template: str | None = None) -> str:
+    """e.g. cdcn_binary-leave_one_out-night-theta0.7-width0.5-seed0 (the target only for the course
+    data; θ and width for every model on the CDCN backbone, i.e. all but resnet18), or ``template``
+    filled in with the parameters. Other parameters (epochs, batch size, device) are not in the
+    name: a sweep that changes them needs its own ``output_root``, and `run_all` refuses a folder
+    whose results were made with other parameters."""
+    if template:
+        try:
+            return _protocol_name(template.format(**p))
+        except KeyError as missing:
+            raise ValueError(f"run_name template {template!r} names {missing}, which no run parameter sets") from None
+    name = f"{p['model']}-{_protocol_name(p['protocol'])}"
+    if p.get("dataset", "faslearn") == "faslearn":
+        name += f"-{p['target']}"
+    if p["model"] != "resnet18":
+        name += f"-theta{p['theta']}-width{p['width']}"
+    return f"{name}-seed{p['seed']}"
+
+
+def _protocol_name(protocol) -> str:
+    """A cross-dataset protocol as part of a folder name: 'O&C&I->M' -> 'OCI-to-M'."""
+    return str(protocol).replace("&", "").replace("->", "-to-")
+
+
+def frames_key(p: dict) -> str:
+    """The dev and test frames a run scores: e.g. leave_one_out-night (oulu_npu-1 for other data)."""
+    if p.get("dataset", "faslearn") == "faslearn":
+        return f"{p['protocol']}-{p['target']}"
+    return f"{p['dataset']}-{_protocol_name(p['protocol'])}"
+
+
+def check_same_parameters(name: str, result: dict, parameters: dict) -> None:
+    """Refuse a finished run that was made with other parameters than the sweep asks for."""
+    made = result["parameters"]
+    differ = {k: (made.get(k), v) for k, v in parameters.items() if k != "output_dir" and made.get(k) != v}
+    if differ:
+        raise ValueError(f"{name}: its results.json was made with other parameters "
+                         f"({', '.join(f'{k}={a!r}, not {b!r}' for k, (a, b) in differ.items())}); "
+                         "give this sweep its own output_root, or delete the run's folder")
+
+
+def kernel_environment() -> None:
+    """Put this checkout first on the PYTHONPATH that the kernels inherit."""
+    paths = [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+
+
+def check_kernel(kernel: str) -> None:
+    """Fail before the first run, with the fix, when no Jupyter kernel ``kernel`` can be found."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(kernel)
+    except NoSuchKernel:
+        raise SystemExit(f"no Jupyter kernel named {kernel!r}. For 'python3', make ipykernel importable "
+                         f"by {sys.executable} (pip install ipykernel, or its wheels on PYTHONPATH); "
+                         "for another name, `python -m ipykernel install --user --name NAME` in the "
+                         "environment that has torch and faslearn's dependencies") from None
+    print(f"kernel {kernel!r}: {' '.join(spec.argv[:3])}", flush=True)
+
+
+def repo_path(path) -> Path:
+    """A config's path: absolute, or relative to the working directory, else to this checkout."""
+    path = Path(path)
+    return path if path.is_absolute() or path.exists() else REPO / path
+
+
+def parse_overrides(pairs) -> dict:
+    """["epochs=1", "data_root=/data"] -> {"epochs": 1, "data_root": "/data"} (values read as YAML)."""
+    overrides = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set expects key=value, got {pair!r}")
+        overrides[key.strip()] = yaml.safe_load(value) if value else ""
+    return overrides
+
+
+def run_all(config: dict, runs: dict[str, dict], kernel: str = "python3") -> None:
+    import papermill  # here, not at the top: `faslearn --help` should not wait for it
+
+    notebook = repo_path(config["notebook"])
+    root = repo_path(config["output_root"])
+    if not notebook.is_file():
+        raise SystemExit(f"the config names notebook {config['notebook']}, not found here or in {REPO}")
+    kernel_environment()
+    check_kernel(kernel)
+    for i, (name, parameters) in enumerate(runs.items(), 1):
+        folder = root / name
+        if (folder / "results.json").is_file():
+            check_same_parameters(name, json.loads((folder / "results.json").read_text()), parameters)
+            print(f"[{i}/{len(runs)}] {name}: done, skipped", flush=True)
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        papermill.execute_notebook(notebook, folder / notebook.name,
+                                   parameters={**parameters, "output_dir": str(folder)},
+                                   cwd=notebook.parent, kernel_name=kernel, progress_bar=False)
+        metrics = json.loads((folder / "results.json").read_text())["metrics"]
+        print(f"[{i}/{len(runs)}] {name}: test HTER {100 * metrics['hter']:.1f}%, "
+              f"ACER {100 * metrics['acer']:.1f}% ({time.perf_counter() - start:.0f} s)", flush=True)
+
+
+# per epoch: enough to see whether the dev loss has flattened and how the test error moved with it
+HISTORY_KEYS = ("epoch", "train_loss", "dev_loss", "dev_acer", "test_hter", "test_acer", "test_auc")
+
+
+def float16_list(values) -> list[float]:
+    """Scores at float16 precision, printed with the fewest digits that read back the same."""
+    return [float(str(v)) for v in np.asarray(values, dtype=np.float16)]
+
+
+def collect(config: dict, runs: dict[str, dict], config_path: Path, out: Path) -> None:
+    root = repo_path(config["output_root"])
+    splits, collected = {}, {}
+    for name, parameters in runs.items():
+        path = root / name / "results.json"
+        if not path.is_file():
+            continue
+        result = json.loads(path.read_text())
+        check_same_parameters(name, result, parameters)
+        key = frames_key(parameters)
+        for split, data in result["splits"].items():
+            shared = {k: data[k] for k in ("labels", "pai", "video")}
+            known = splits.setdefault(key, {}).setdefault(split, shared)
+            if known != shared:
+                raise ValueError(f"{name}: its {split} frames differ from the other {key} runs'; "
+                                 "was the benchmark re-rendered?")
+        collected[name] = {
+            "parameters": result["parameters"],
+            "frames": key,
+            "model_parameters": result.get("model_parameters"),
+            "device_used": result.get("device_used"),
+            "train_seconds": round(result["train_seconds"], 1),
+            "history": [{k: round(v, 4) if isinstance(v, float) else v for k, v in record.items()
+                         if k in HISTORY_KEYS} for record in result["history"]],
+            "scores": {split: float16_list(data["scores"]) for split, data in result["splits"].items()},
+        }
+    config_path = config_path.resolve()
+    shown = config_path.relative_to(REPO) if config_path.is_relative_to(REPO) else config_path
+    made_by = f"faslearn train {shown} --collect {out}"
+    out.write_text(json.dumps({"made_by": made_by, "config": config, "splits": splits, "runs": collected},
+                              separators=(",", ":")))
+    print(f"collected {len(collected)}/{len(runs)} runs into {out} ({out.stat().st_size / 1024:.0f} KiB)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a sweep run, shared by ``faslearn train`` and scripts/run_sweep.py."""
+    parser.add_argument("config", type=Path, help="sweep YAML file (notebooks/training/configs/*.yaml)")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", dest="overrides",
+                        help="override a parameter in every run, e.g. --set epochs=1 (repeatable)")
+    parser.add_argument("--collect", type=Path, help="only gather the finished runs into this JSON file")
+    parser.add_argument("--shard", default="0/1", help="run only share i of n, e.g. 1/2 (one process per core)")
+    parser.add_argument("--dry-run", action="store_true", help="list the runs and stop")
+    parser.add_argument("--kernel", default="python3", help="Jupyter kernel that runs the notebooks (default: python3)")
+
+
+def run(args, parser: argparse.ArgumentParser) -> int:
+    """Run (or list, or collect) the sweep that ``add_arguments`` parsed."""
+    if not args.config.is_file():
+        parser.error(f"expected a sweep YAML file, not found: {args.config}")
+    index, count = (int(n) for n in args.shard.split("/"))
+    if not 0 <= index < count:
+        parser.error(f"--shard must be i/n with 0 <= i < n, got {args.shard}")
+    try:
+        runs = expand(config := yaml.safe_load(args.config.read_text()), parse_overrides(args.overrides))
+    except ValueError as error:
+        parser.error(str(error))
+    if not args.collect:
+        runs = dict(list(runs.items())[index::count])
+    if args.dry_run:
+        for name in runs:
+            print(name)
+        print(f"{len(runs)} runs")
+    elif args.collect:
+        collect(config, runs, args.config, args.collect)
+    else:
+        run_all(config, runs, kernel=args.kernel)
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return run(parser.parse_args(argv), parser)

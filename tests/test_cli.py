@@ -1,0 +1,160 @@
+"""The `faslearn` command line, a trained run as a folder (faslearn.runs), and ONNX export.
+
+Runs are made here in seconds: a tiny model's weights and a results.json in train_cdcn.ipynb's format.
+A papermill run of train_cdcn.ipynb on a fixture OULU-NPU tree checks that the real-data path trains.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+import torch
+from _threads import one_thread  # noqa: F401  (autouse: every test of the module on one thread)
+from dataset_trees import make_tree
+from papermill_harness import run_papermill
+
+import faslearn as fl
+from faslearn.checkpoints import save_checkpoint
+from faslearn.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_run(folder: Path, model: str = "cdcn", image_size: int = 32, threshold: float | None = 0.5) -> Path:
+    """A finished-run folder as train_cdcn.ipynb writes it (random weights)."""
+    torch.manual_seed(0)
+    width = 1.0 if model == "resnet18" else 0.125
+    net, _ = fl.runs.build_model(model, 0.7, width, image_size // 8)
+    save_checkpoint(folder / "model.safetensors", net)
+    results = {"parameters": {"model": model, "theta": 0.7, "width": width, "image_size": image_size},
+               "map_size": image_size // 8, "metrics": {} if threshold is None else {"threshold": threshold}}
+    (folder / "results.json").write_text(json.dumps(results))
+    return folder
+
+
+def write_astronaut(path: Path) -> Path:
+    cv2.imwrite(str(path), cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR))
+    return path
+
+
+def test_every_command_has_help(capsys):
+    for command in ([], ["prepare"], ["train"], ["evaluate"], ["predict"], ["export"]):
+        with pytest.raises(SystemExit) as exit_:
+            main([*command, "--help"])
+        assert exit_.value.code == 0
+        assert "usage: faslearn" in capsys.readouterr().out
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).parent / "faslearn"
+    result = subprocess.run([str(script), "export", "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "ONNX" in result.stdout
+
+
+def test_a_malformed_command_line_exits_2(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["predict"])
+    assert exit_.value.code == 2
+    assert "the following arguments are required: run, input" in capsys.readouterr().err
+
+
+def test_load_run_rebuilds_the_model_and_its_threshold(tmp_path):
+    run = fl.runs.load_run(make_run(tmp_path, "cdcn++"))
+    assert isinstance(run.model, fl.models.CDCNpp) and run.image_size == 32 and run.threshold == 0.5
+    scores = run.score(np.zeros((3, 32, 32, 3), np.uint8))
+    assert scores.shape == (3,)
+    with pytest.raises(ValueError, match=r"expected face crops of shape \(N, 32, 32, 3\)"):
+        run.score(np.zeros((3, 64, 64, 3), np.uint8))
+    with pytest.raises(FileNotFoundError, match="no results.json in .*expected the output_dir"):
+        fl.runs.load_run(tmp_path / "elsewhere")
+
+
+@pytest.mark.parametrize("model", ["cdcn", "cdcn++", "resnet18"])
+def test_export_writes_onnx_that_matches_pytorch(model, tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    run = make_run(tmp_path / "run", model)
+    assert main(["export", str(run), str(tmp_path / "model.onnx"), "--check"]) == 0
+    out = capsys.readouterr().out
+    difference = float(out.split("largest difference ")[1].split()[0])
+    assert difference < 1e-4
+    import onnx
+    graph = onnx.load(str(tmp_path / "model.onnx")).graph
+    assert [o.name for o in graph.output] == (["score", "depth"] if model.startswith("cdcn") else ["score"])
+
+
+def test_predict_scores_each_face_and_draws_the_decision(tmp_path, capsys):
+    run = make_run(tmp_path / "run", threshold=-1e9)  # accept everything: the decision is known
+    image = write_astronaut(tmp_path / "astronaut.png")
+    assert main(["predict", str(run), str(image), "--draw", str(tmp_path / "drawn")]) == 0
+    line = [row for row in capsys.readouterr().out.splitlines() if row.startswith("astronaut.png")][0]
+    x, y, w, h = (int(v) for v in line.split("(")[1].split(")")[0].split(","))
+    assert 150 < x + w / 2 < 260 and 60 < y + h / 2 < 170  # the astronaut's face (Haar: 177, 66, 95, 95)
+    assert line.endswith("bona fide")
+    assert (tmp_path / "drawn" / "astronaut.png.jpg").is_file()
+
+
+def test_predict_says_when_there_is_no_face(tmp_path, capsys):
+    run = make_run(tmp_path / "run")
+    blank = tmp_path / "wall.png"
+    cv2.imwrite(str(blank), np.full((120, 160, 3), 128, np.uint8))
+    assert main(["predict", str(run), str(blank)]) == 1
+    captured = capsys.readouterr()
+    assert "no face found" in captured.out and f"no face found in {blank}" in captured.err
+    assert main(["predict", str(run), str(tmp_path / "missing.jpg")]) == 1
+    assert "missing.jpg not found; expected an image" in capsys.readouterr().err
+
+
+def test_predict_averages_a_video(tmp_path, capsys):
+    run = make_run(tmp_path / "run", threshold=1e9)  # reject everything
+    tree = make_tree("folder", tmp_path / "own")
+    video = next(p for p in sorted(tree.rglob("*")) if p.suffix.lower() in (".avi", ".mov", ".mp4"))
+    assert main(["predict", str(run), str(video), "--video-frames", "3"]) == 0
+    out = capsys.readouterr().out
+    assert f"{video.name}: mean score of the main face over 3 frames" in out and out.rstrip().endswith("attack")
+
+
+def test_prepare_then_evaluate_on_a_dataset_tree(tmp_path, capsys):
+    root = make_tree("oulu_npu", tmp_path / "OULU-NPU")
+    cache = tmp_path / "crops"
+    assert main(["prepare", "oulu_npu", str(root), "--protocol", "1", "--size", "32", "--cache", str(cache)]) == 0
+    assert "recordings ready in the crop cache" in capsys.readouterr().out
+    run = make_run(tmp_path / "run")
+    json_file = tmp_path / "metrics.json"
+    assert main(["evaluate", str(run), "oulu_npu", str(root), "--protocol", "1", "--cache", str(cache),
+                 "--json", str(json_file), "--csv", str(tmp_path / "metrics.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "threshold" in out and "APCER print_1" in out
+    metrics = json.loads(json_file.read_text())
+    assert 0 <= metrics["hter"] <= 1 and "apcer_replay_2" in metrics
+    assert (tmp_path / "metrics.csv").read_text().startswith("metric,value")
+
+
+def test_a_missing_dataset_is_one_clear_line(tmp_path, capsys):
+    assert main(["prepare", "oulu_npu", str(tmp_path / "nowhere")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("faslearn prepare: ") and "nowhere" in err and len(err.splitlines()) == 1
+
+
+def test_train_lists_the_runs_of_a_config_with_overrides(capsys):
+    config = REPO / "notebooks" / "training" / "configs" / "oulu_npu_protocol1.yaml"
+    assert main(["train", str(config), "--set", "seed=3", "--dry-run"]) == 0
+    assert "cdcn-1-theta0.7-width1.0-seed3" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["train", str(config), "--set", "seed"])
+
+
+@pytest.mark.papermill
+def test_train_cdcn_runs_on_a_real_dataset_layout(tmp_path):
+    root = make_tree("oulu_npu", tmp_path / "OULU-NPU")
+    run_papermill(REPO / "notebooks" / "training" / "train_cdcn.ipynb",
+                  {"dataset": "oulu_npu", "data_root": str(root), "protocol": "1", "model": "cdcn",
+                   "image_size": 32, "width": 0.125, "epochs": 1, "cpu_threads": 1,
+                   "crop_cache": str(tmp_path / "crops"), "output_dir": str(tmp_path / "run")}, tmp_path)
+    run = fl.runs.load_run(tmp_path / "run")
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["map_size"] == 4 and run.threshold == results["metrics"]["threshold"]
+    assert set(results["splits"]["test"]["pai"]) == {"bona_fide", "print_1", "print_2", "replay_1", "replay_2"}
