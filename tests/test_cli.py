@@ -158,3 +158,18 @@ def test_train_cdcn_runs_on_a_real_dataset_layout(tmp_path):
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert results["map_size"] == 4 and run.threshold == results["metrics"]["threshold"]
     assert set(results["splits"]["test"]["pai"]) == {"bona_fide", "print_1", "print_2", "replay_1", "replay_2"}
+
+
+@pytest.mark.papermill
+def test_train_two_stream_runs_on_a_cross_dataset_protocol(tmp_path):
+    roots = {"C": make_tree("casia_fasd", tmp_path / "CASIA-FASD"), "I": make_tree("replay_attack", tmp_path / "replay")}
+    data_root = ",".join(f"{letter}={folder}" for letter, folder in roots.items())
+    run_papermill(REPO / "notebooks" / "training" / "train_two_stream.ipynb",
+                  {"dataset": "cross_dataset", "protocol": "C->I", "data_root": data_root, "branch": "multi_frame",
+                   "frames": 3, "key_frame_k": 2, "image_size": 32, "width": 0.25, "batch_size": 4, "epochs": 1,
+                   "cpu_threads": 1, "crop_cache": str(tmp_path / "crops"), "output_dir": str(tmp_path / "run")},
+                  tmp_path)
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    # the threshold from CASIA-FASD (the source), the test on the unseen Replay-Attack and its own instruments
+    assert set(results["splits"]["test"]["pai"]) == {"bona_fide", "print", "mobile", "highdef"}
+    assert set(results["splits"]["dev"]["pai"]) == {"bona_fide", "warped_print", "cut_print", "replay"}  # CASIA dev

@@ -26,6 +26,7 @@ that cost no memory.
 """
 import hashlib
 import json
+import multiprocessing
 import os
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
@@ -317,7 +318,10 @@ def prepare_crops(recordings, cache_dir, *, size: int = 256, frames: int = 1, sc
     bar = tqdm(total=len(jobs), desc="face crops", unit="video", disable=not progress)
     try:
         if workers > 1 and len(jobs) > 1:
-            pool = ProcessPoolExecutor(workers, initializer=_one_thread)
+            # Spawned, not forked: a child forked while OpenCV's thread pool is busy in this process can
+            # wait forever on a lock that no thread of its own holds.
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_one_thread)
             try:
                 for _ in pool.map(_prepare_recording, jobs):
                     bar.update()
