@@ -162,7 +162,8 @@ def test_train_cdcn_runs_on_a_real_dataset_layout(tmp_path):
 
 @pytest.mark.papermill
 def test_train_two_stream_runs_on_a_cross_dataset_protocol(tmp_path):
-    roots = {"C": make_tree("casia_fasd", tmp_path / "CASIA-FASD"), "I": make_tree("replay_attack", tmp_path / "replay")}
+    roots = {"C": make_tree("casia_fasd", tmp_path / "CASIA-FASD"),
+             "I": make_tree("replay_attack", tmp_path / "replay")}
     data_root = ",".join(f"{letter}={folder}" for letter, folder in roots.items())
     run_papermill(REPO / "notebooks" / "training" / "train_two_stream.ipynb",
                   {"dataset": "cross_dataset", "protocol": "C->I", "data_root": data_root, "branch": "multi_frame",

@@ -226,6 +226,18 @@ def _prepare_recording(job) -> str | None:
     return None
 
 
+def _worker_context():
+    """Where worker processes come from: never a fork of this process, whose OpenCV thread pool may hold
+    a lock at that moment that no thread of the child would ever release (the child waits forever).
+    A fork server, started once with this module imported, forks workers that start in milliseconds;
+    where there is none (Windows), workers are spawned and import faslearn first (seconds)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
 def _one_thread():
     cv2.setNumThreads(1)  # each worker process is one core's worth
 
@@ -318,10 +330,7 @@ def prepare_crops(recordings, cache_dir, *, size: int = 256, frames: int = 1, sc
     bar = tqdm(total=len(jobs), desc="face crops", unit="video", disable=not progress)
     try:
         if workers > 1 and len(jobs) > 1:
-            # Spawned, not forked: a child forked while OpenCV's thread pool is busy in this process can
-            # wait forever on a lock that no thread of its own holds.
-            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=_one_thread)
+            pool = ProcessPoolExecutor(workers, mp_context=_worker_context(), initializer=_one_thread)
             try:
                 for _ in pool.map(_prepare_recording, jobs):
                     bar.update()
