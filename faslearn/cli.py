@@ -6,7 +6,9 @@
     faslearn predict runs/cdcn-oulu selfie.jpg --draw annotated/
     faslearn export runs/cdcn-oulu cdcn.onnx --check
 
-A *run* is the output_dir of a finished train_cdcn.ipynb run (results.json + model.safetensors).
+A *run* is the output_dir of a finished train_cdcn.ipynb run (results.json + model.safetensors), or
+cdcn_night_leave_one_out, the course's shipped CDCN with its dev threshold:
+  faslearn predict cdcn_night_leave_one_out selfie.jpg
 A cross-dataset protocol names the folders of its datasets:
   faslearn evaluate RUN cross_dataset O=/data/OULU-NPU,C=/data/CASIA-FASD,I=/data/replay,M=/data/MSU \
       --protocol "O&C&I->M"
@@ -23,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+RUN_HELP = "folder of a finished training run, or cdcn_night_leave_one_out (the course's shipped CDCN)"
 
 
 def _crop_options(parser, size: int | None = 256, frames: int = 1) -> None:
@@ -225,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = commands.add_parser("evaluate", help="score a trained run on a dataset protocol",
                               description="Score the dev and test recordings (video level: the mean of the frames), "
                                           "take the EER threshold of dev and report the test metrics.")
-    sub.add_argument("run", help="folder of a finished training run")
+    sub.add_argument("run", help=RUN_HELP)
     _dataset_arguments(sub)
     _crop_options(sub, size=None, frames=2)
     sub.add_argument("--json", type=Path, help="also write the metrics to this JSON file")
@@ -234,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = commands.add_parser("predict", help="score the faces of an image, a folder, a video or a webcam",
                               description="Detect every face, align it, score it and decide with the run's dev "
                                           "threshold.")
-    sub.add_argument("run", help="folder of a finished training run")
+    sub.add_argument("run", help=RUN_HELP)
     sub.add_argument("input", help="an image, a folder of images, a video file, or a webcam index (0, 1, ...)")
     sub.add_argument("--detector", default="haar", help="face detector: haar (default), mediapipe or mtcnn")
     sub.add_argument("--threshold", type=float, help="decision threshold (default: the run's dev EER threshold)")
@@ -245,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = commands.add_parser("export", help="export a trained run to ONNX (CDC folded), with a parity check",
                               description="Write image -> score (and the depth map for CDCN) as ONNX. Needs "
                                           'pip install "faslearn[onnx]".')
-    sub.add_argument("run", help="folder of a finished training run")
+    sub.add_argument("run", help=RUN_HELP)
     sub.add_argument("output", type=Path, help="the .onnx file to write")
     sub.add_argument("--opset", type=int, default=18, help="ONNX opset (default 18)")
     sub.add_argument("--check", action="store_true", help="compare onnxruntime with PyTorch on random faces")

@@ -12,6 +12,10 @@
     run = fl.runs.load_run("runs/cdcn-night")
     scores = run.score(faces)              # uint8 (N, S, S, 3) RGB crops -> (N,) scores
     accepted = scores >= run.threshold     # the dev EER threshold of the run
+
+The course's shipped model is a run too, by its registry name (``SHIPPED_RUNS``), so that
+``faslearn predict cdcn_night_leave_one_out selfie.jpg`` works before anything is trained: its weights
+come from `faslearn.pretrained`, its threshold is the EER point of its dev scores in the shipped sweep.
 """
 import json
 from dataclasses import dataclass
@@ -21,12 +25,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import pretrained
 from .checkpoints import load_weights
 from .data.datasets import to_tensor
 from .losses import BINARY, DEPTH, MULTITASK, Objective
+from .metrics import eer
 from .models import CDCN, CDCNBinary, CDCNpp, MultiTaskNet, resnet18_binary
 
 MODELS = ("cdcn", "cdcn++", "cdcn_binary", "multitask", "resnet18")
+# shipped checkpoint (faslearn.pretrained.REGISTRY) -> its run in the shipped course sweep results
+SHIPPED_RUNS = {"cdcn_night_leave_one_out": "cdcn-leave_one_out-night-theta0.7-width0.25-seed0"}
 
 
 def build_model(model: str, theta: float = 0.7, width: float = 1.0, map_size: int | None = None
@@ -72,14 +80,34 @@ class Run:
         return torch.cat(scores).numpy() if scores else np.zeros(0, np.float32)
 
 
+def load_shipped_run(name: str = "cdcn_night_leave_one_out") -> Run:
+    """A shipped checkpoint as a Run: the registry's model and parameters, the dev EER threshold of its
+    scores in the course sweep results (the same threshold notebooks 02 and 07 compute)."""
+    if name not in SHIPPED_RUNS:
+        raise ValueError(f"unknown shipped model {name!r}; expected one of {list(SHIPPED_RUNS)}")
+    parameters = pretrained.REGISTRY[name]["made_by"]["parameters"]
+    model, objective = build_model(parameters["model"], parameters["theta"], parameters["width"],
+                                   pretrained.REGISTRY[name]["model"]["map_size"])
+    pretrained.load_pretrained(name, model)
+    sweep = pretrained.load_results("course_sweep")
+    run = sweep["runs"][SHIPPED_RUNS[name]]
+    dev_labels = sweep["splits"][run["frames"]]["dev"]["labels"]
+    _, threshold = eer(np.asarray(run["scores"]["dev"]), np.asarray(dev_labels))
+    return Run(pretrained.FOLDER, parameters, model.eval(), objective, int(parameters["image_size"]), float(threshold))
+
+
 def load_run(folder) -> Run:
-    """Rebuild a training run's model from ``results.json`` and load ``model.safetensors``."""
+    """Rebuild a training run's model from ``results.json`` and load ``model.safetensors``; a name of
+    ``SHIPPED_RUNS`` (that is not a folder here) gives the shipped model (``load_shipped_run``)."""
+    if str(folder) in SHIPPED_RUNS and not Path(folder).is_dir():
+        return load_shipped_run(str(folder))
     folder = Path(folder)
     results_file, weights_file = folder / "results.json", folder / "model.safetensors"
     for path in (results_file, weights_file):
         if not path.is_file():
             raise FileNotFoundError(f"no {path.name} in {folder}: expected the output_dir of a finished "
-                                    "train_cdcn.ipynb run (results.json and model.safetensors)")
+                                    "train_cdcn.ipynb run (results.json and model.safetensors) or a shipped "
+                                    f"model ({', '.join(SHIPPED_RUNS)})")
     try:
         results = json.loads(results_file.read_text())
         parameters = results["parameters"]

@@ -73,6 +73,20 @@ def test_load_run_rebuilds_the_model_and_its_threshold(tmp_path):
         fl.runs.load_run(tmp_path / "elsewhere")
 
 
+def test_the_shipped_model_is_a_run_with_its_dev_threshold(tmp_path, capsys):
+    run = fl.runs.load_run("cdcn_night_leave_one_out")
+    sweep = fl.pretrained.load_results("course_sweep")
+    shipped = sweep["runs"][fl.runs.SHIPPED_RUNS["cdcn_night_leave_one_out"]]
+    _, threshold = fl.metrics.eer(shipped["scores"]["dev"], sweep["splits"][shipped["frames"]]["dev"]["labels"])
+    assert isinstance(run.model, fl.models.CDCN) and run.image_size == 64 and run.threshold == threshold
+    assert run.score(np.zeros((2, 64, 64, 3), np.uint8)).shape == (2,)
+    image = write_astronaut(tmp_path / "astronaut.png")
+    assert main(["predict", "cdcn_night_leave_one_out", str(image)]) == 0
+    assert f"(threshold {threshold:.4f})" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="unknown shipped model 'nope'"):
+        fl.runs.load_shipped_run("nope")
+
+
 @pytest.mark.parametrize("model", ["cdcn", "cdcn++", "resnet18"])
 def test_export_writes_onnx_that_matches_pytorch(model, tmp_path, capsys):
     pytest.importorskip("onnxruntime")
