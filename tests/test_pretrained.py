@@ -145,7 +145,7 @@ def test_two_stream_notebook_rejects_bad_parameters_with_a_clear_message(paramet
     ({"theta": 1.5}, r"ValueError: theta must be in \[0, 1\], got 1.5"),
     ({"thetta": 0.4}, r"ValueError: unknown parameter\(s\) \['thetta'\]"),
     ({"dataset": "oulu_npu", "protocol": "1", "data_root": "."},
-     "NotImplementedError: the OULU-NPU adapter is not part of faslearn yet"),
+     r"DatasetError: no OULU-NPU copy at \.: expected a folder with Train_files/, Dev_files/, Test_files/"),
 ])
 def test_train_notebook_rejects_bad_parameters_with_a_clear_message(parameters, message, tmp_path):
     with pytest.raises(AssertionError, match=message):
