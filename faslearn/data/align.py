@@ -143,15 +143,15 @@ class MediaPipeDetector(FaceDetector):
     name = "mediapipe"
 
     def __init__(self, min_confidence: float = 0.5):
+        install = 'pip install --no-deps mediapipe==0.10.21 "protobuf>=4.25.3,<5" absl-py flatbuffers'
         try:
             import mediapipe as mp
         except ImportError as error:
-            raise ImportError('the mediapipe detector needs mediapipe 0.10.21 (the last release with bundled models): '
-                              'pip install --no-deps mediapipe==0.10.21 "protobuf>=4.25.3,<5" absl-py flatbuffers'
-                              ) from error
+            raise ImportError("the mediapipe detector needs mediapipe 0.10.21 (the last release with bundled "
+                              f"models): {install}") from error
         if not hasattr(mp, "solutions"):
             raise ImportError(f"mediapipe {getattr(mp, '__version__', '?')} has no bundled face models; expected "
-                              f"0.10.21: pip install --no-deps mediapipe==0.10.21 \"protobuf>=4.25.3,<5\" absl-py flatbuffers")
+                              f"0.10.21: {install}")
         self.min_confidence = min_confidence
         self._model = mp.solutions.face_detection.FaceDetection(model_selection=1,
                                                                 min_detection_confidence=min_confidence)
