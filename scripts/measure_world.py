@@ -38,9 +38,12 @@ def audit(bench) -> dict:
     return results
 
 
-def train_model(bench, rows, seed, epochs, device, model="resnet18", batch_size=32):
-    loaders = {split: DataLoader(fl.data.FrameDataset(bench, rows[split]), batch_size=batch_size,
-                                 shuffle=split == "train", generator=torch.Generator().manual_seed(seed))
+def train_model(bench, rows, seed, epochs, device, model="resnet18", batch_size=32, augment=False):
+    flip_shift = fl.data.FlipShift() if augment else None
+    loaders = {split: DataLoader(fl.data.FrameDataset(bench, rows[split],
+                                                      augment=flip_shift if split == "train" else None),
+                                 batch_size=batch_size, shuffle=split == "train",
+                                 generator=torch.Generator().manual_seed(seed))
                for split in rows}
     fl.seed_everything(seed)
     net = MODELS[model]()
@@ -49,7 +52,8 @@ def train_model(bench, rows, seed, epochs, device, model="resnet18", batch_size=
     return {split: fl.train.predict(net, loaders[split], BINARY.score, device=device)["scores"] for split in rows}
 
 
-def domain_gap(bench, seeds, epochs, device, intra_only=False, model="resnet18", targets=None) -> list[dict]:
+def domain_gap(bench, seeds, epochs, device, intra_only=False, model="resnet18", targets=None, batch_size=32,
+               augment=False) -> list[dict]:
     records = []
     for seed in seeds:
         for target in targets or bench.config.domains:
@@ -62,7 +66,7 @@ def domain_gap(bench, seeds, epochs, device, intra_only=False, model="resnet18",
             protocols = (("intra", intra), ("leave_one_out", dict(loo, sources_test=sources_test)),
                          ("leave_one_out_same_frames", control))
             for name, rows in protocols[:1] if intra_only else protocols:
-                scores = train_model(bench, rows, seed, epochs, device, model)
+                scores = train_model(bench, rows, seed, epochs, device, model, batch_size, augment)
                 record = dict(seed=seed, target=target, protocol=name)
                 for split in ("test", "sources_test"):
                     if split in rows:
@@ -107,6 +111,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--augment", action="store_true", help="flip and shift the training frames (fl.data.FlipShift)")
     parser.add_argument("--device", default=None)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--identities", type=int, default=None, help="identities per domain (default: the benchmark's)")
@@ -126,7 +132,8 @@ def main():
     print(f"benchmark: {len(bench)} presentations, {render_seconds:.1f} s to render or load", flush=True)
     results = dict(render_seconds=render_seconds, audit=audit(bench))
     if not args.skip_training:
-        records = domain_gap(bench, args.seeds, args.epochs, args.device, args.intra_only, args.model, args.targets)
+        records = domain_gap(bench, args.seeds, args.epochs, args.device, args.intra_only, args.model, args.targets,
+                             args.batch_size, args.augment)
         if args.intra_only:
             print("intra HTER %:", {t: round(100 * float(np.mean([r["test_hter"] for r in records if r["target"] == t])), 1)
                                     for t in args.targets or bench.config.domains})

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from faslearn.data import (ATTACKS, BONA_FIDE, DOMAINS, PRESENTATIONS, Camera, ClipDataset, FrameDataset,
+from faslearn.data import (ATTACKS, BONA_FIDE, DOMAINS, PRESENTATIONS, Camera, ClipDataset, FlipShift, FrameDataset,
                            benchmark_identities, capture, depth_map, load_faces, make_benchmark, pose_landmarks,
                            prepare_clips, rasterize, render_presentation, warp_face)
 from faslearn.data.attacks import PrintInstrument, halftone, print_medium, subpixel_mask
@@ -306,6 +306,39 @@ def test_prepared_clips_are_cached_and_feed_the_clip_dataset(small_benchmark, tm
         prepare_clips(b, k=2, progress=False)
     with pytest.raises(ValueError, match="unknown optical flow method 'tvl1'"):
         prepare_clips(b, k=1, flow="tvl1", progress=False)
+
+
+def test_flip_shift_moves_the_image_and_its_maps_together():
+    image = torch.zeros(3, 64, 64)
+    image[:, 8:12, 40:44] = 1  # a bright block on map cell (2, 10) of a 16 x 16 map (4 px per cell)
+    depth = torch.zeros(1, 16, 16)
+    depth[0, 2, 10] = 1
+    torch.manual_seed(0)
+    moves = set()
+    for _ in range(40):
+        moved, moved_depth = FlipShift(max_cells=1)(image, depth)
+        assert moved.shape == image.shape and moved_depth.shape == depth.shape
+        row, col = np.unravel_index(int(moved_depth[0].argmax()), (16, 16))
+        ys, xs = torch.nonzero(moved[0] == 1, as_tuple=True)
+        assert (ys.min() // 4, xs.min() // 4) == (row, col) and len(ys) == 16  # the block sits on its cell, whole
+        moves.add((int(row), int(col)))
+    assert {(2, 10), (2, 5)} <= moves and len(moves) > 4  # flips (column 15 - 10) and shifts both happen
+    with pytest.raises(ValueError, match="not a whole number of map cells"):
+        FlipShift()(torch.zeros(3, 64, 64), torch.zeros(1, 10, 10))
+    with pytest.raises(ValueError, match="max_cells must be >= 0"):
+        FlipShift(max_cells=-1)
+
+
+def test_augmented_frames_follow_torch_seed(small_benchmark):
+    b = small_benchmark
+    rows = b.select("train")
+    plain, augmented = FrameDataset(b, rows), FrameDataset(b, rows, augment=FlipShift())
+    torch.manual_seed(3)
+    first = [augmented[i]["image"] for i in range(6)]
+    torch.manual_seed(3)
+    assert all(torch.equal(x, augmented[i]["image"]) for i, x in enumerate(first))
+    assert any(not torch.equal(x, plain[i]["image"]) for i, x in enumerate(first))
+    assert augmented[0]["depth"].shape == plain[0]["depth"].shape
 
 
 def test_frame_and_clip_datasets_work_with_dataloader_workers(small_benchmark):
