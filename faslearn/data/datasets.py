@@ -240,9 +240,8 @@ class FlipShift:
     alike to the image and to its depth and reflection maps, with the edges repeated.
 
     A face is roughly symmetric and a face detector's box wanders by a few pixels, so both are
-    changes a detector should not care about. In the sample world a ResNet-18 trained intra-domain
-    for 10 epochs goes from 33 to 25 % mean test HTER with it (README, "The sample world"). Colour
-    is left alone: it is part of the cue.
+    changes a detector should not care about (what it does in the sample world is measured in the
+    README, "The sample world"). Colour is left alone: it is part of the cue.
     Draws come from torch's generator, which ``fl.train.fit`` seeds per epoch (exact resume).
     """
 
