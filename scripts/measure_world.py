@@ -117,6 +117,7 @@ def main():
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--identities", type=int, default=None, help="identities per domain (default: the benchmark's)")
     parser.add_argument("--difficulty", type=float, default=None, help="the benchmark's difficulty (default: its own)")
+    parser.add_argument("--image-size", type=int, default=None, help="side of the face crop in pixels (default: the benchmark's)")
     parser.add_argument("--model", choices=list(MODELS), default="resnet18", help="the detector trained (default: ResNet-18)")
     parser.add_argument("--intra-only", action="store_true", help="train intra-domain only (a quick check)")
     parser.add_argument("--targets", nargs="+", default=None, help="target domains (default: all)")
@@ -127,6 +128,8 @@ def main():
     overrides = {} if args.identities is None else dict(identities_per_domain=args.identities)
     if args.difficulty is not None:
         overrides["difficulty"] = args.difficulty
+    if args.image_size is not None:
+        overrides["image_size"] = args.image_size
     bench = fl.data.make_benchmark(workers=args.workers, **overrides)
     render_seconds = time.perf_counter() - start
     print(f"benchmark: {len(bench)} presentations, {render_seconds:.1f} s to render or load", flush=True)

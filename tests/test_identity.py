@@ -17,11 +17,14 @@ from faslearn.utils import seed_everything
 def test_tokens_and_embedding_shapes(size):
     torch.manual_seed(0)
     encoder = IdentityEncoder(width=8, embedding_dim=24, token_dim=12)
-    tokens, embedding = encoder.features(torch.rand(3, 3, size, size) * 2 - 1)
+    images = torch.rand(3, 3, size, size) * 2 - 1
+    tokens, embedding = encoder.features(images)
     assert tokens.shape == (3, (size // 16) ** 2, 12)
     assert embedding.shape == (3, 24)
     torch.testing.assert_close(embedding.norm(dim=1), torch.ones(3))
-    torch.testing.assert_close(encoder(torch.zeros(2, 3, size, size)).norm(dim=1), torch.ones(2))
+    # (not a batch of identical images: in training mode BatchNorm maps it to exact zeros, whose
+    # norm is 0 or 1 depending on the CPU's rounding)
+    torch.testing.assert_close(encoder(images), embedding)
     assert encoder.num_tokens == 16
 
 
