@@ -1,7 +1,8 @@
 """Measure whether the sample world shows what the course teaches, on the default benchmark:
 
 - the shortcut audit: gradient-boosted trees on the border ring alone and on global colour statistics
-  alone (intra-domain test AUC per domain; targets: mean <= 0.65 and <= 0.75);
+  alone (intra-domain test AUC per domain; targets: mean <= 0.65 and <= 0.75), and its control, the
+  ring just inside the border;
 - the domain gap of the course's ResNet-18 baseline at the course budget: HTER on the sources' own
   test split vs on the unseen target (leave-one-domain-out), per target and mean (target: >= 2x),
   intra-domain HTER per domain (target: 3-15 %), and the control with as many training frames as

@@ -39,6 +39,21 @@ def test_audit_finds_a_planted_border_strip_and_nothing_in_noise(noise_world):
     assert 0.35 < audit_auc(border_ring_statistics(frames), bench) < 0.65
 
 
+def test_the_inner_ring_misses_an_edge_strip_and_sees_what_lies_inside_it(noise_world):
+    frames, bench = noise_world
+    width = SIZE // 8
+    assert np.array_equal(border_ring_statistics(frames, inset=1),
+                          border_ring_statistics(frames[:, width:-width, width:-width], fraction=width / (SIZE - 2 * width)))
+    strip = frames.copy()
+    strip[bench.label == 0, -3:] //= 2  # the planted border strip of the test above
+    assert 0.35 < audit_auc(border_ring_statistics(strip, inset=1), bench) < 0.65
+    inside = frames.copy()
+    inside[bench.label == 0, -2 * width:-width] //= 2  # a strip one ring width in from the bottom edge
+    assert audit_auc(border_ring_statistics(inside, inset=1), bench) > 0.95
+    with pytest.raises(ValueError, match="does not fit"):
+        border_ring_statistics(frames, inset=4)
+
+
 def test_border_ring_ignores_the_centre_and_colour_statistics_see_a_cast(noise_world):
     frames, bench = noise_world
     cast = frames.copy()
