@@ -126,11 +126,8 @@ def main():
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     start = time.perf_counter()
-    overrides = {} if args.identities is None else dict(identities_per_domain=args.identities)
-    if args.difficulty is not None:
-        overrides["difficulty"] = args.difficulty
-    if args.image_size is not None:
-        overrides["image_size"] = args.image_size
+    settings = dict(identities_per_domain=args.identities, difficulty=args.difficulty, image_size=args.image_size)
+    overrides = {name: value for name, value in settings.items() if value is not None}  # else the benchmark's own
     bench = fl.data.make_benchmark(workers=args.workers, **overrides)
     render_seconds = time.perf_counter() - start
     print(f"benchmark: {len(bench)} presentations, {render_seconds:.1f} s to render or load", flush=True)
