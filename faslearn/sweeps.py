@@ -38,6 +38,8 @@ for the course data (``<dataset>-<protocol>`` otherwise): every run of a key sco
 and test frames, in the same order. With them, any metric at the dev EER threshold follows from a
 run's scores, e.g. ``faslearn.metrics.evaluate`` (HTER, and ACER = (max APCER over the attack
 species + BPCER) / 2).
+A run that scores no dev/test frames (train_dfg.ipynb) is kept as its ``results.json`` says, every
+float to 5 significant digits.
 """
 import argparse
 import itertools
@@ -133,9 +135,10 @@ def check_kernel(kernel: str) -> None:
 
 
 def repo_path(path) -> Path:
-    """A config's path: absolute, or relative to the working directory, else to this checkout."""
+    """A config's path, made absolute: as given, or relative to the working directory if it exists there,
+    else to this checkout. (Runs execute in the notebook's folder, so a relative path would point elsewhere.)"""
     path = Path(path)
-    return path if path.is_absolute() or path.exists() else REPO / path
+    return path.resolve() if path.is_absolute() or path.exists() else REPO / path
 
 
 def parse_overrides(pairs) -> dict:
@@ -169,9 +172,16 @@ def run_all(config: dict, runs: dict[str, dict], kernel: str = "python3") -> Non
         papermill.execute_notebook(notebook, folder / notebook.name,
                                    parameters={**parameters, "output_dir": str(folder)},
                                    cwd=notebook.parent, kernel_name=kernel, progress_bar=False)
-        metrics = json.loads((folder / "results.json").read_text())["metrics"]
-        print(f"[{i}/{len(runs)}] {name}: test HTER {100 * metrics['hter']:.1f}%, "
-              f"ACER {100 * metrics['acer']:.1f}% ({time.perf_counter() - start:.0f} s)", flush=True)
+        result = json.loads((folder / "results.json").read_text())
+        print(f"[{i}/{len(runs)}] {name}: {headline(result)} ({time.perf_counter() - start:.0f} s)", flush=True)
+
+
+def headline(result: dict) -> str:
+    """A run's main figures, in one line: test HTER and ACER for a classifier, the cue's AUC for a DFG."""
+    if "metrics" in result:
+        return f"test HTER {100 * result['metrics']['hter']:.1f}%, ACER {100 * result['metrics']['acer']:.1f}%"
+    return ", ".join(f"{name} cue AUC {check['auc']:.3f}" for name, check in result["cue_check"].items()
+                     if name in ("conditioned", "unconditioned"))
 
 
 # per epoch: enough to see whether the dev loss has flattened and how the test error moved with it
@@ -183,6 +193,15 @@ def float16_list(values) -> list[float]:
     return [float(str(v)) for v in np.asarray(values, dtype=np.float16)]
 
 
+def significant_digits(value, digits: int = 5):
+    """``value`` (JSON: dicts, lists, numbers) with every float rounded to ``digits`` significant digits."""
+    if isinstance(value, dict):
+        return {k: significant_digits(v, digits) for k, v in value.items()}
+    if isinstance(value, list):
+        return [significant_digits(v, digits) for v in value]
+    return float(f"{value:.{digits}g}") if isinstance(value, float) else value
+
+
 def collect(config: dict, runs: dict[str, dict], config_path: Path, out: Path) -> None:
     root = repo_path(config["output_root"])
     splits, collected = {}, {}
@@ -192,6 +211,9 @@ def collect(config: dict, runs: dict[str, dict], config_path: Path, out: Path) -
             continue
         result = json.loads(path.read_text())
         check_same_parameters(name, result, parameters)
+        if "splits" not in result:  # a run that scores no dev/test frames (train_dfg.ipynb): its record, rounded
+            collected[name] = significant_digits(result)
+            continue
         key = frames_key(parameters)
         for split, data in result["splits"].items():
             shared = {k: data[k] for k in ("labels", "pai", "video")}

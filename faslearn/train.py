@@ -265,7 +265,10 @@ def fit_steps(model, draw_batch, loss_fn, *, steps, lr=1e-4, weight_decay=0.0, e
 
     ``checkpoint_dir`` receives ``last.safetensors`` every ``checkpoint_every`` steps and at the end
     (weights, EMA, optimizer, loss history); with ``resume`` an existing one is loaded and the
-    remaining steps run. Returns ``{"loss": [mean loss per logged step], "steps": steps}``.
+    remaining steps run. A checkpoint may come from a run with fewer ``steps`` and otherwise the same
+    settings: as the learning rate is constant after warm-up, training on to more steps gives the weights
+    of one run that long (a budget can be raised without starting again). Returns
+    ``{"loss": [mean loss per logged step], "steps": steps}``.
     """
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
@@ -285,9 +288,10 @@ def fit_steps(model, draw_batch, loss_fn, *, steps, lr=1e-4, weight_decay=0.0, e
     losses, start = [], 0
     if resume and last_path and last_path.is_file():
         state = load_checkpoint(last_path, saved, optimizer)
-        if state["run"] != run:
-            raise ValueError(f"{last_path} was written by a run with {state['run']}, not {run}; "
-                             "pass resume=False or another checkpoint_dir")
+        settings = {k: v for k, v in run.items() if k != "steps"}
+        if {k: v for k, v in state["run"].items() if k != "steps"} != settings or state["step"] > steps:
+            raise ValueError(f"{last_path} was written by a run with {state['run']} (at step {state['step']}), "
+                             f"not {run}; pass resume=False or another checkpoint_dir")
         losses, start = state["loss"], state["step"]
     model, optimizer = accelerator.prepare(model, optimizer)
 

@@ -197,6 +197,16 @@ def test_run_names_and_name_clashes():
         run_sweep.run_name(base, template)
 
 
+def test_config_paths_are_made_absolute(tmp_path, monkeypatch):
+    """Runs execute in the notebook's folder: an output_root found relative to the working directory must
+    reach them as an absolute path, or the second call of a sweep writes its results somewhere else."""
+    run_sweep = load_run_sweep()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    assert run_sweep.repo_path("runs") == tmp_path.resolve() / "runs"
+    assert run_sweep.repo_path("no/such/folder") == REPO / "no" / "such" / "folder"
+
+
 def fake_result(parameters, labels, pai, video, scores):
     splits = {split: {"scores": scores, "labels": labels, "pai": pai, "video": video} for split in ("dev", "test")}
     history = [{"epoch": e, "lr": 0.001, "train_loss": 0.5 / e, "dev_loss": 0.6 / e, "dev_eer": 0.2,
@@ -282,3 +292,34 @@ def test_sweep_trains_cdcn_binary_through_papermill(tmp_path, monkeypatch):
     config_path.write_text(yaml.safe_dump(config))
     run_sweep.collect(config, runs, config_path, out)
     assert json.loads(out.read_text())["runs"][name]["frames"] == "intra-night"
+
+
+@pytest.mark.papermill
+def test_sweep_trains_a_dfg_and_collect_keeps_its_energies(tmp_path, monkeypatch, capsys):
+    """train_dfg.ipynb through the sweep (dfg_pool_size.yaml's way): the run's line reports its cue's AUC,
+    and collect keeps every residual energy, rounded, next to the rows of the benchmark they belong to."""
+    monkeypatch.setenv("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+    run_sweep = load_run_sweep()
+    notebook = REPO / "notebooks" / "training" / "train_dfg.ipynb"
+    smoke = nbformat.read(notebook, as_version=4).metadata["faslearn"]["smoke_parameters"]
+    config = {"notebook": str(notebook.relative_to(REPO)), "output_root": str(tmp_path / "runs"),
+              "run_name": "dfg-pool{pool_identities}-seed{seed}",
+              "defaults": {k: v for k, v in smoke.items() if k != "output_dir"},
+              "grid": [{"pool_identities": [6], "seed": 0}]}
+    runs = run_sweep.expand(config)
+    run_sweep.run_all(config, runs)
+    assert "dfg-pool6-seed0: conditioned cue AUC 0." in capsys.readouterr().out
+
+    out = tmp_path / "collected.json"
+    config_path = tmp_path / "sweep.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    run_sweep.collect(config, runs, config_path, out)
+    check = json.loads(out.read_text())["runs"]["dfg-pool6-seed0"]["cue_check"]
+    assert len(check["rows"]) == len(check["conditioned"]["energies"]) == smoke["eval_images"]
+    assert len(check["pool_views"]["identity"]) == len(check["pool_views"]["energies"]) == smoke["eval_images"] // 4
+    assert all(float(f"{e:.5g}") == e > 0 for e in check["unconditioned"]["energies"])
+
+
+def test_significant_digits_rounds_floats_only():
+    rounded = load_run_sweep().significant_digits({"a": [0.0123456789, 3, "x"], "b": {"c": 123456.789, "d": True}})
+    assert rounded == {"a": [0.012346, 3, "x"], "b": {"c": 123460.0, "d": True}}

@@ -11,6 +11,7 @@ from papermill_harness import run_papermill
 from safetensors import safe_open
 
 import faslearn.pretrained as pretrained
+from faslearn import metrics
 from faslearn.data import make_benchmark, to_tensor
 from faslearn.losses import depth_score
 from faslearn.models import CDCN, CDCNpp
@@ -19,6 +20,7 @@ REPO = Path(__file__).parents[1]
 TRAIN_NOTEBOOK = REPO / "notebooks" / "training" / "train_cdcn.ipynb"
 SWEEP_CONFIG = REPO / "notebooks" / "training" / "configs" / "course_sweep.yaml"
 TWO_STREAM_SWEEP = REPO / "notebooks" / "training" / "configs" / "two_stream_sweep.yaml"
+DFG_POOL_SIZE = REPO / "notebooks" / "training" / "configs" / "dfg_pool_size.yaml"
 TWO_STREAM_NOTEBOOK = REPO / "notebooks" / "training" / "train_two_stream.ipynb"
 CHECKPOINT = "cdcn_night_leave_one_out"
 
@@ -134,6 +136,33 @@ def test_two_stream_results_hold_every_run_of_their_sweep():
     for run in sweep["runs"].values():
         splits = sweep["splits"][run["frames"]]
         assert all(len(run["scores"][s]) == len(splits[s]["labels"]) for s in ("dev", "test", "unseen"))
+
+
+def test_dfg_pool_size_results_hold_every_run_and_match_the_benchmark():
+    """Table VII in miniature: four pools at two budgets, the same test presentations in every run, and
+    per-species means that the per-image energies and today's benchmark reproduce (the rows still point
+    at the same faces)."""
+    config = yaml.safe_load(DFG_POOL_SIZE.read_text())
+    sweep = pretrained.load_results("dfg_pool_size")
+    assert sweep["config"] == config
+    runs = list(sweep["runs"].values())
+    assert sorted((run["parameters"]["unet_steps"], run["pool"]["people"]) for run in runs) == [
+        (steps, people) for steps in (1500, 3000) for people in (70, 140, 280, 560)]
+    teaching = pretrained.FOLDER / pretrained.REGISTRY["dfg_teaching"]["folder"]
+    for parameter, folder in (("identity_encoder", "identity"), ("autoencoder_path", "autoencoder")):
+        frozen = DFG_POOL_SIZE.parents[1] / config["defaults"][parameter]  # relative to the notebook's folder
+        assert frozen.resolve() == (teaching / folder).resolve()
+    bench = make_benchmark(progress=False)
+    rows = np.asarray(runs[0]["cue_check"]["rows"])
+    assert set(bench.split[rows]) == {"test"}
+    for run in runs:
+        check = run["cue_check"]
+        assert check["rows"] == rows.tolist()
+        for side in ("conditioned", "unconditioned"):
+            energies = np.asarray(check[side]["energies"])
+            for kind, mean in check[side]["energy"].items():
+                assert energies[bench.pai[rows] == kind].mean() == pytest.approx(mean, rel=1e-4)
+            assert metrics.auc(-energies, bench.label[rows]) == pytest.approx(check[side]["auc"], abs=1e-4)
 
 
 @pytest.mark.papermill

@@ -342,5 +342,14 @@ def test_fit_steps_learns_and_an_interrupted_run_resumes_exactly(tmp_path):
     assert same_weights(resumed, reference) and again["loss"] == result["loss"]
     with pytest.raises(ValueError, match="resume=False"):
         fit_steps(torch.nn.Linear(3, 1), draw, loss, checkpoint_dir=tmp_path / "run", **{**options, "lr": 0.1})
+    with pytest.raises(ValueError, match="at step 60"):  # a checkpoint past the budget asked for
+        fit_steps(torch.nn.Linear(3, 1), draw, loss, checkpoint_dir=tmp_path / "run", **{**options, "steps": 50})
+
+    # a finished run of 30 steps, trained on to 60, ends where the 60-step run ended
+    seed_everything(0)
+    fit_steps(torch.nn.Linear(3, 1), draw, loss, checkpoint_dir=tmp_path / "short", **{**options, "steps": 30})
+    extended = torch.nn.Linear(3, 1)
+    longer = fit_steps(extended, draw, loss, checkpoint_dir=tmp_path / "short", **options)
+    assert same_weights(extended, reference) and longer["loss"] == result["loss"]
     with pytest.raises(ValueError, match="steps must be >= 1"):
         fit_steps(torch.nn.Linear(3, 1), draw, loss, steps=0)

@@ -1,5 +1,5 @@
-"""Files shipped with faslearn: results of the course sweeps (CDCN, two-stream), one small trained CDCN
-and the teaching De-fake Face Generator.
+"""Files shipped with faslearn: results of the course sweeps (CDCN, two-stream, the DFG's pool size), one
+small trained CDCN and the teaching De-fake Face Generator.
 
 Each entry of ``REGISTRY`` names a file (or a folder, with every file's digest) in this folder, its
 SHA-256, and how it was made (the notebook, its parameters and the command), so that anyone can re-make
@@ -19,6 +19,7 @@ from faslearn.checkpoints import file_sha256, load_weights
 FOLDER = Path(__file__).parent
 SWEEP = "notebooks/training/configs/course_sweep.yaml"
 TWO_STREAM_SWEEP = "notebooks/training/configs/two_stream_sweep.yaml"
+DFG_POOL_SIZE = "notebooks/training/configs/dfg_pool_size.yaml"
 
 REGISTRY = {
     "course_sweep": {
@@ -39,6 +40,16 @@ REGISTRY = {
             "parameters": f"every run of {TWO_STREAM_SWEEP}",
             "command": f"python scripts/run_sweep.py {TWO_STREAM_SWEEP} && python scripts/run_sweep.py "
                        f"{TWO_STREAM_SWEEP} --collect faslearn/pretrained/two_stream_sweep_results.json",
+        },
+    },
+    "dfg_pool_size": {
+        "path": "dfg_pool_size_results.json",
+        "sha256": "13231c4eeb1e4574de8e8567fc893d0deb0981e71ee31e8c6ec8ce204ab36974",
+        "made_by": {
+            "notebook": "notebooks/training/train_dfg.ipynb",
+            "parameters": f"every run of {DFG_POOL_SIZE}",
+            "command": f"python scripts/run_sweep.py {DFG_POOL_SIZE} && python scripts/run_sweep.py "
+                       f"{DFG_POOL_SIZE} --collect faslearn/pretrained/dfg_pool_size_results.json",
         },
     },
     "cdcn_night_leave_one_out": {
