@@ -192,3 +192,23 @@ def test_importing_faslearn_leaves_diffusers_until_the_dfg_is_used():
             "assert fl.models.DeFakeFaceGenerator.__module__ == 'faslearn.models.dfg'; "
             "assert fl.models.dfg.standardise is fl.models.standardise; assert 'diffusers' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def test_a_dfg_conditioned_on_an_onnx_arcface_saves_the_graph_and_loads_it_back(tmp_path, faces):
+    """The full-scale identity path: a real ArcFace from a local ONNX file; its embedding is the one token."""
+    from _onnx_face import write_tiny_face_onnx
+    from faslearn.models.identity import OnnxIdentityEncoder
+
+    write_tiny_face_onnx(tmp_path / "arcface.onnx", size=32, dim=16)
+    seed_everything(0)
+    parts = tiny_dfg()
+    dfg = D.DeFakeFaceGenerator(parts.autoencoder, parts.unet, parts.scheduler,
+                                OnnxIdentityEncoder(tmp_path / "arcface.onnx"))
+    expected = dfg.reconstruct(faces, strength=0.4, steps=5)
+    assert not torch.equal(expected, dfg.reconstruct(faces, strength=0.4, steps=5, conditioned=False))
+    folder = dfg.save_pretrained(tmp_path / "dfg")
+    assert json.loads((folder / "identity" / "config.json").read_text()) == {"onnx": "model.onnx", "bgr": False}
+    assert file_sha256(folder / "identity" / "model.onnx") == file_sha256(tmp_path / "arcface.onnx")
+    loaded = D.DeFakeFaceGenerator.from_pretrained(folder)
+    assert isinstance(loaded.identity, OnnxIdentityEncoder)
+    torch.testing.assert_close(loaded.reconstruct(faces, strength=0.4, steps=5), expected, atol=0, rtol=0)

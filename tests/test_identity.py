@@ -165,3 +165,31 @@ def test_training_separates_identities():
     before = verification(embed(untrained, images), identity)["auc"]
     after = verification(embed(encoder, images), identity)["auc"]
     assert after > before + 0.15 and after > 0.9, (before, after)
+
+
+def test_an_arcface_from_a_local_onnx_file_gives_one_unit_norm_token(tmp_path):
+    from _onnx_face import write_tiny_face_onnx
+    from faslearn.models.identity import OnnxIdentityEncoder
+
+    net = write_tiny_face_onnx(tmp_path / "arcface.onnx", size=32, dim=16)
+    encoder = OnnxIdentityEncoder(tmp_path / "arcface.onnx")
+    assert (encoder.input_size, encoder.token_dim, encoder.num_tokens) == ((32, 32), 16, 1)
+    images = torch.rand(3, 3, 64, 64) * 2 - 1  # the course's 64 px faces, resized to the file's 32 px
+    tokens, embedding = encoder.features(images)
+    with torch.no_grad():
+        expected = F.normalize(net(F.interpolate(images, size=(32, 32), mode="bilinear", antialias=True)), dim=1)
+    torch.testing.assert_close(embedding, expected, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(tokens[:, 0], embedding)
+    bgr = OnnxIdentityEncoder(tmp_path / "arcface.onnx", bgr=True).features(images)[1]
+    with torch.no_grad():
+        flipped = F.normalize(net(F.interpolate(images.flip(1), size=(32, 32), mode="bilinear", antialias=True)), dim=1)
+    torch.testing.assert_close(bgr, flipped, atol=1e-5, rtol=1e-4)
+    faces = (np.random.default_rng(0).random((5, 64, 64, 3)) * 255).astype(np.uint8)
+    assert embed(encoder, faces).shape == (5, 16)  # no parameters of its own: embed still runs it
+
+    with pytest.raises(FileNotFoundError, match="expected a .onnx file"):
+        OnnxIdentityEncoder(tmp_path / "missing.onnx")
+    flat = torch.onnx.export(torch.nn.Linear(4, 2).eval(), (torch.zeros(1, 4),), dynamo=True, verbose=False)
+    flat.save(str(tmp_path / "flat.onnx"))
+    with pytest.raises(ValueError, match=r"expected one input of shape \(N, 3, H, W\)"):
+        OnnxIdentityEncoder(tmp_path / "flat.onnx")

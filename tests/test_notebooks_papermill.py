@@ -323,3 +323,23 @@ def test_sweep_trains_a_dfg_and_collect_keeps_its_energies(tmp_path, monkeypatch
 def test_significant_digits_rounds_floats_only():
     rounded = load_run_sweep().significant_digits({"a": [0.0123456789, 3, "x"], "b": {"c": 123456.789, "d": True}})
     assert rounded == {"a": [0.012346, 3, "x"], "b": {"c": 123460.0, "d": True}}
+
+
+@pytest.mark.papermill
+def test_train_dfg_conditions_on_an_arcface_onnx_file(tmp_path):
+    """identity_encoder may name a local .onnx file (a real ArcFace at full scale): the UNet attends to its
+    embedding, and the saved DFG keeps the graph."""
+    from _onnx_face import write_tiny_face_onnx
+
+    notebook = REPO / "notebooks" / "training" / "train_dfg.ipynb"
+    smoke = nbformat.read(notebook, as_version=4).metadata["faslearn"]["smoke_parameters"]
+    write_tiny_face_onnx(tmp_path / "arcface.onnx", size=32, dim=16)
+    output_dir = tmp_path / "run"
+    run_papermill(notebook, {**smoke, "identity_encoder": str(tmp_path / "arcface.onnx"),
+                             "output_dir": str(output_dir)}, tmp_path)
+    result = json.loads((output_dir / "results.json").read_text())
+    assert set(result["cue_check"]) >= {"conditioned", "unconditioned"} and result["identity_verification"]
+    assert json.loads((output_dir / "dfg" / "unet" / "config.json").read_text())["cross_attention_dim"] == 16
+    assert (output_dir / "dfg" / "identity" / "model.onnx").is_file()
+    with pytest.raises(AssertionError, match=r"identity_encoder must be 'train', 'none', a folder .* or a \.onnx"):
+        run_papermill(notebook, {**smoke, "identity_encoder": str(tmp_path / "missing.onnx")}, tmp_path)

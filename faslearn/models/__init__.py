@@ -4,15 +4,15 @@ import importlib
 
 from .baselines import CDCNBinary, MultiTaskNet, resnet18_binary
 from .cdc import CDCN, CDCNpp, Conv2dCD, fold_cdc
-from .identity import ArcFaceLoss, IdentityEncoder
+from .identity import ArcFaceLoss, IdentityEncoder, OnnxIdentityEncoder
 from .lbp import LBPSVM, lbp_features
 from .two_stream import (DifferenceBranch, MultiFrameBranch, TwoStream, fuse_scores, inflate_first_conv,
                          parameter_count, rgb_differences)
 
 __all__ = ["ArcFaceLoss", "CDCN", "CDCNBinary", "CDCNpp", "Conv2dCD", "DeFakeFaceGenerator", "DifferenceBranch",
-           "IdentityEncoder", "LBPSVM", "MultiFrameBranch", "MultiTaskNet", "TwoStream", "fold_cdc", "fuse_scores",
-           "inflate_first_conv", "lbp_features", "parameter_count", "residual_energy", "resnet18_binary",
-           "rgb_differences", "standardise"]
+           "IdentityEncoder", "LBPSVM", "MultiFrameBranch", "MultiTaskNet", "OnnxIdentityEncoder", "TwoStream",
+           "fold_cdc", "fuse_scores", "inflate_first_conv", "lbp_features", "parameter_count", "residual_energy",
+           "resnet18_binary", "rgb_differences", "standardise"]
 
 # The De-fake Face Generator is built from diffusers, which takes seconds to import: its module loads the
 # first time one of its names is used (PEP 562), so notebooks that never touch it start faster.

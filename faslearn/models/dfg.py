@@ -7,7 +7,8 @@ Assembled from diffusers parts, as the paper assembles Stable Diffusion's:
 
 Forward process (DDPM):  z_t = √ᾱ_t · z₀ + √(1 − ᾱ_t) · ε,  ε ~ N(0, I),  ᾱ_t = ∏_{s≤t} (1 − β_s).
 Training (the LDM objective, paper Eq. 1): minimise E ‖ε − ε_θ(z_t, t, c)‖² over real faces only,
-where c are the identity tokens of the face (`faslearn.models.identity.IdentityEncoder`).
+where c are the identity tokens of the face (`faslearn.models.identity.IdentityEncoder`, or a real
+ArcFace read from a local ONNX file, `OnnxIdentityEncoder`).
 DDIM reverse step (η = 0, deterministic):
     ẑ₀ = (z_t − √(1 − ᾱ_t) ε_θ) / √ᾱ_t,   z_{t'} = √ᾱ_{t'} ẑ₀ + √(1 − ᾱ_{t'}) ε_θ.
 
@@ -22,6 +23,7 @@ why conditioning widens the usable range of t (§IV-D). The residual x − x̂ i
 """
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +35,7 @@ from tqdm.auto import tqdm
 
 from faslearn.checkpoints import load_weights, save_checkpoint
 from faslearn.data.datasets import _cache_dir, save_cache
-from faslearn.models.identity import IdentityEncoder
+from faslearn.models.identity import IdentityEncoder, OnnxIdentityEncoder
 
 PARTS = ("autoencoder", "unet", "scheduler", "identity")
 
@@ -102,7 +104,7 @@ class DeFakeFaceGenerator(nn.Module):
     (``None`` trains and samples without identity conditioning)."""
 
     def __init__(self, autoencoder: AutoencoderKL, unet: UNet2DConditionModel, scheduler: DDIMScheduler,
-                 identity: IdentityEncoder | None):
+                 identity: IdentityEncoder | OnnxIdentityEncoder | None):
         super().__init__()
         self.autoencoder, self.unet, self.scheduler, self.identity = autoencoder, unet, scheduler, identity
         if identity is not None and identity.token_dim != unet.config.cross_attention_dim:
@@ -190,8 +192,13 @@ class DeFakeFaceGenerator(nn.Module):
         self.scheduler.save_pretrained(folder / "scheduler")
         if self.identity is not None:
             (folder / "identity").mkdir(parents=True, exist_ok=True)
-            (folder / "identity" / "config.json").write_text(json.dumps(self.identity.config, indent=1))
-            save_checkpoint(folder / "identity" / "model.safetensors", self.identity)
+            if isinstance(self.identity, OnnxIdentityEncoder):  # the graph itself, as given
+                config = {**self.identity.config, "onnx": "model.onnx"}
+                shutil.copyfile(self.identity.path, folder / "identity" / "model.onnx")
+            else:
+                config = self.identity.config
+                save_checkpoint(folder / "identity" / "model.safetensors", self.identity)
+            (folder / "identity" / "config.json").write_text(json.dumps(config, indent=1))
         return folder
 
     @classmethod
@@ -212,11 +219,21 @@ class DeFakeFaceGenerator(nn.Module):
         autoencoder = AutoencoderKL.from_pretrained(folder / "autoencoder", use_safetensors=True)
         unet = UNet2DConditionModel.from_pretrained(folder / "unet", use_safetensors=True)
         scheduler = DDIMScheduler.from_pretrained(folder / "scheduler")
-        identity = None
-        if (folder / "identity").is_dir():
-            identity = IdentityEncoder(**json.loads((folder / "identity" / "config.json").read_text()))
-            load_weights(identity, folder / "identity" / "model.safetensors")
-        return cls(autoencoder, unet, scheduler, identity).eval()
+        return cls(autoencoder, unet, scheduler, load_identity_encoder(folder / "identity")).eval()
+
+
+def load_identity_encoder(folder) -> IdentityEncoder | OnnxIdentityEncoder | None:
+    """The identity encoder saved in ``folder`` (config.json + model.safetensors, or + model.onnx), or
+    ``None`` where there is no such folder (a DFG without identity conditioning)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    config = json.loads((folder / "config.json").read_text())
+    if "onnx" in config:
+        return OnnxIdentityEncoder(folder / config["onnx"], bgr=config["bgr"])
+    identity = IdentityEncoder(**config)
+    load_weights(identity, folder / "model.safetensors")
+    return identity
 
 
 # --- training: the autoencoder first, then the UNet on frozen latents and identity tokens --------------

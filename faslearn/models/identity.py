@@ -15,8 +15,12 @@ angle, and at test time two faces are the same person when the cosine of their e
     encoder = train_identity_encoder(pool.images, pool.identity, steps=1500)
     tokens, embedding = encoder.features(images)   # (B, 16, 64) at 64 px, (B, 128) of unit norm
     verification(embed(encoder, held_out.images), held_out.identity)   # auc, eer, tar_at_far_0.01 ...
+
+At full scale a real ArcFace can take its place: `OnnxIdentityEncoder("w600k_r50.onnx")` reads one from a
+local ONNX file (its embedding is then the one token).
 """
 import math
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -85,6 +89,49 @@ class IdentityEncoder(nn.Module):
         return self.features(images)[1]
 
 
+class OnnxIdentityEncoder(nn.Module):
+    """A frozen face-recognition network from a local ONNX file, for full-scale runs: e.g. an ArcFace
+    ResNet exported by InsightFace (input (N, 3, 112, 112), output a 512-D embedding), copied to disk by
+    hand. Same interface as `IdentityEncoder`: faces (B, 3, S, S) in [-1, 1] are resized to the file's
+    input size (InsightFace normalises to (x − 127.5) / 127.5, the same range), and the unit-norm
+    embedding is the one identity token, (B, 1, D). ``bgr=True`` for networks trained on OpenCV's
+    channel order. ONNX is a protobuf graph, not a pickle: loading it runs no code of the file's."""
+
+    def __init__(self, path, bgr: bool = False):
+        super().__init__()
+        import onnxruntime  # the `onnx` extra
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no ONNX identity model at {self.path}: expected a .onnx file")
+        self.session = onnxruntime.InferenceSession(str(self.path), providers=["CPUExecutionProvider"])
+        (face_input,), output = self.session.get_inputs(), self.session.get_outputs()[0]
+        shape = face_input.shape
+        if len(shape) != 4 or shape[1] != 3 or not all(isinstance(n, int) for n in shape[2:]) or \
+                len(output.shape) != 2 or not isinstance(output.shape[1], int):
+            raise ValueError(f"{self.path}: expected one input of shape (N, 3, H, W) and an output (N, D), got "
+                             f"{shape} and {output.shape}")
+        self.input_name, self.input_size, self.bgr = face_input.name, tuple(shape[2:]), bgr
+        self.embedding_dim = self.token_dim = output.shape[1]
+        self.num_tokens = 1
+        self.config = {"onnx": self.path.name, "bgr": bgr}
+
+    def features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(tokens, embedding)``: (B, 1, D) and (B, D), the file's embedding normalised to unit length."""
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError(f"expected faces of shape (B, 3, S, S), got {tuple(images.shape)}")
+        faces = F.interpolate(images.float(), size=self.input_size, mode="bilinear", align_corners=False,
+                              antialias=True)
+        if self.bgr:
+            faces = faces.flip(1)
+        embedding = self.session.run(None, {self.input_name: faces.detach().cpu().numpy()})[0]
+        embedding = F.normalize(torch.from_numpy(embedding).to(images.device), dim=1)
+        return embedding[:, None], embedding
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.features(images)[1]
+
+
 class ArcFaceLoss(nn.Module):
     """Additive angular margin loss; ``weight`` (num_classes, D) holds the class centres w_j.
 
@@ -143,9 +190,9 @@ def augment(images: np.ndarray, rng: np.random.Generator, shift: int = 4) -> tor
 
 
 @torch.no_grad()
-def embed(encoder: IdentityEncoder, images: np.ndarray, batch_size: int = 256) -> torch.Tensor:
+def embed(encoder: IdentityEncoder | OnnxIdentityEncoder, images: np.ndarray, batch_size: int = 256) -> torch.Tensor:
     """Embeddings (N, D) on the CPU of uint8 faces (N, S, S, 3), in batches, in eval mode."""
-    was_training, device = encoder.training, next(encoder.parameters()).device
+    was_training, device = encoder.training, next(encoder.parameters(), torch.empty(0)).device
     encoder.eval()
     out = [encoder(_to_tensor(images[i:i + batch_size]).to(device)).cpu() for i in range(0, len(images), batch_size)]
     encoder.train(was_training)
