@@ -223,9 +223,12 @@ class DeFakeFaceGenerator(nn.Module):
 
 
 def load_identity_encoder(folder) -> IdentityEncoder | OnnxIdentityEncoder | None:
-    """The identity encoder saved in ``folder`` (config.json + model.safetensors, or + model.onnx), or
-    ``None`` where there is no such folder (a DFG without identity conditioning)."""
+    """The identity encoder saved in ``folder`` (config.json + model.safetensors, or + model.onnx), a
+    face-recognition network given as a ``.onnx`` file itself, or ``None`` where there is no such folder (a
+    DFG without identity conditioning)."""
     folder = Path(folder)
+    if folder.suffix == ".onnx":
+        return OnnxIdentityEncoder(folder)
     if not folder.is_dir():
         return None
     config = json.loads((folder / "config.json").read_text())
