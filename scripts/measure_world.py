@@ -118,6 +118,7 @@ def main():
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--identities", type=int, default=None, help="identities per domain (default: the benchmark's)")
     parser.add_argument("--difficulty", type=float, default=None, help="the benchmark's difficulty (default: its own)")
+    parser.add_argument("--moire", type=float, default=None, help="strength of the colour moiré on prints and screens (default: the benchmark's)")
     parser.add_argument("--image-size", type=int, default=None, help="side of the face crop in pixels (default: the benchmark's)")
     parser.add_argument("--model", choices=list(MODELS), default="resnet18", help="the detector trained (default: ResNet-18)")
     parser.add_argument("--intra-only", action="store_true", help="train intra-domain only (a quick check)")
@@ -126,7 +127,8 @@ def main():
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     start = time.perf_counter()
-    settings = dict(identities_per_domain=args.identities, difficulty=args.difficulty, image_size=args.image_size)
+    settings = dict(identities_per_domain=args.identities, difficulty=args.difficulty, image_size=args.image_size,
+                    moire=args.moire)
     overrides = {name: value for name, value in settings.items() if value is not None}  # else the benchmark's own
     bench = fl.data.make_benchmark(workers=args.workers, **overrides)
     render_seconds = time.perf_counter() - start

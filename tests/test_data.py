@@ -7,7 +7,7 @@ from torch.utils.data import DataLoader
 from faslearn.data import (ATTACKS, BONA_FIDE, DOMAINS, PRESENTATIONS, Camera, ClipDataset, FlipShift, FrameDataset,
                            benchmark_identities, capture, depth_map, load_faces, make_benchmark, pose_landmarks,
                            prepare_clips, rasterize, render_presentation, warp_face)
-from faslearn.data.attacks import PrintInstrument, halftone, print_medium, subpixel_mask
+from faslearn.data.attacks import PrintInstrument, colour_moire, halftone, print_medium, subpixel_mask
 from faslearn.data.faces import mesh_topology
 from faslearn.data.simulator import harden, medium_scale
 from faslearn.data.video import plane_homography
@@ -168,6 +168,47 @@ def test_subpixel_mask_has_unit_mean_and_a_spectral_peak_at_the_pixel_pitch():
     assert spectrum.argmax() == size / pitch  # frequency bin of one cycle per screen pixel
 
 
+def test_colour_moire_moves_green_against_magenta_at_its_period():
+    size, period, angle = 96, 8.0, np.deg2rad(90.0)  # wave vector along y: horizontal fringes
+    fringes = colour_moire(size, period, angle, contrast=0.2, phase=0.0)
+    assert np.allclose(fringes.mean(axis=2), 1, atol=1e-6)  # the grey level is untouched
+    assert np.allclose(fringes.mean(axis=(0, 1)), 1, atol=1e-4)
+    green = fringes[..., 1] - 1
+    assert np.allclose(green.std(axis=1), 0, atol=1e-6) and np.isclose(np.ptp(green), 0.4, atol=1e-3)
+    assert np.allclose(fringes[..., 0] - 1, -green / 2, atol=1e-6)
+    assert np.abs(np.fft.rfft(green[:, 0])).argmax() == size / period
+
+
+def _fringes_of(faces, pai, domain, seed=0, **kwargs):
+    """The frames of one capture with its domain's colour moire minus the same capture without it."""
+    image, landmarks = faces[seed % len(faces)]
+    plain, fringed = (render_presentation(image, landmarks, pai, domain, np.random.default_rng(seed), difficulty=1.0,
+                                          moire=strength, **kwargs).frames.astype(np.float32) for strength in (0, 1))
+    return fringed - plain
+
+
+@pytest.mark.parametrize("domain", ["studio", "night"])
+def test_moire_adds_fringes_to_flat_media_at_the_domains_period_and_orientation(faces, domain):
+    spec, camera = DOMAINS[domain].moire, DOMAINS[domain].camera
+    shortest, longest = (spec.period[0] * 64 / camera.face_pixels[1], spec.period[1] * 64 / camera.face_pixels[0])
+    for seed, pai in enumerate(("print_1", "replay_2", "partial_eyes")):
+        green = _fringes_of(faces, pai, domain, seed)[0][..., 1]
+        spectrum = np.abs(np.fft.fft2(green - green.mean()))[:, :33]  # non-negative x frequencies
+        fy, fx = np.unravel_index(spectrum.argmax(), spectrum.shape)
+        fy = fy - 64 if fy > 32 else fy
+        angle, period = np.rad2deg(np.arctan2(fy, fx)) % 180, 64 / np.hypot(fy, fx)
+        assert green.std() > 1.0, pai
+        assert min(abs(angle - spec.angle), 180 - abs(angle - spec.angle)) < spec.angle_spread + 10, (pai, angle)
+        assert 0.85 * shortest < period < 1.15 * longest, (pai, period)
+
+
+def test_moire_leaves_live_faces_and_masks_alone_and_drifts_between_frames(faces):
+    for pai in (BONA_FIDE, "mask_3d"):
+        assert not _fringes_of(faces, pai, "office").any(), pai
+    difference = _fringes_of(faces, "replay_1", "office", num_frames=2)
+    assert np.abs(difference[0] - difference[1]).mean() > 0.5  # the beat moves from frame to frame
+
+
 def test_harden_moves_flaws_towards_invisible():
     printer = PrintInstrument(saturation=0.6, paper_texture=0.1)
     assert harden(printer, 0.0) == printer
@@ -240,6 +281,8 @@ def test_bad_presentations_have_clear_errors(faces):
         render_presentation(image[:, :50], landmarks, BONA_FIDE, "office", np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"unknown capture domain 'moon'; expected one of \['studio'"):
         render_presentation(image, landmarks, BONA_FIDE, "moon", np.random.default_rng(0))
+    with pytest.raises(ValueError, match="moire must be >= 0"):
+        render_presentation(image, landmarks, "print_1", "office", np.random.default_rng(0), moire=-1)
 
 
 @pytest.fixture(scope="module")
@@ -287,6 +330,8 @@ def test_bad_benchmark_settings_fail_early():
         make_benchmark(domains=("studio", "moon"), cache=False)
     with pytest.raises(ValueError, match="difficulty"):
         make_benchmark(difficulty=2.0, cache=False)
+    with pytest.raises(ValueError, match="moire"):
+        make_benchmark(moire=-0.5, cache=False)
     with pytest.raises(ValueError, match="need 2000 faces"):
         make_benchmark(identities_per_domain=500, cache=False)
 

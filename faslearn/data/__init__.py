@@ -3,7 +3,7 @@ clip preprocessing (video reading, registration, key frames, optical flow), the 
 real datasets: adapters, face detection and alignment, the crop cache."""
 from .adapters import CROSS_DATASET_PROTOCOLS, DATASETS, DatasetError, Recording, cross_dataset, load_recordings, protocols
 from .align import DETECTORS, Face, NoFaceError, align_face, detect_and_align, get_detector
-from .attacks import PrintInstrument, ScreenInstrument
+from .attacks import Moire, PrintInstrument, ScreenInstrument
 from .camera import Camera, capture
 from .crops import CropSet, prepare_crops
 from .clips import (FLOW_METHODS, PreparedClips, RegisteredClip, check_clip, frame_differences, key_frames,
@@ -20,7 +20,7 @@ from .video import head_motion, plane_motion, pose_landmarks, warp_face
 
 __all__ = ["ATTACKS", "BONA_FIDE", "Benchmark", "BenchmarkConfig", "CROSS_DATASET_PROTOCOLS", "Camera",
            "CaptureDomain", "ClipDataset", "CropSet", "DATASETS", "DETECTORS", "DOMAINS", "DatasetError",
-           "FLOW_METHODS", "Face", "FaceSet", "FlipShift", "FrameDataset", "KNOWN_ATTACKS", "NoFaceError",
+           "FLOW_METHODS", "Face", "FaceSet", "FlipShift", "FrameDataset", "KNOWN_ATTACKS", "Moire", "NoFaceError",
            "PRESENTATIONS", "Pool", "PoolConfig", "PreparedClips", "PrintInstrument", "Recording", "RegisteredClip",
            "ScreenInstrument", "UNSEEN_ATTACKS", "align_face", "benchmark_identities", "capture", "check_clip",
            "cross_dataset", "depth_map", "detect_and_align", "frame_differences", "get_detector", "head_motion",

@@ -34,6 +34,9 @@ Replay (``screen_medium``):
     glass           glare from a window (a soft highlight), flicker between frames
 Mask (``mask_albedo``): a printed texture on a rigid 3D shell: the colours of a print, no skin
     texture, its own sheen; the wearer's eyes show through the eye holes.
+Colour moiré (``colour_moire``): the beat of a flat medium's grid against the Bayer sensor's, drawn
+    directly as the low-frequency green/magenta fringes it leaves, with each collection's own
+    period and orientation (``Moire``).
 """
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -87,6 +90,40 @@ class MaskInstrument:
     smoothing: float = 1.5  # blur of the texture (its print resolution), radiance pixels
     sheen: float = 0.15  # a uniform waxy specular
     tint: tuple[float, float, float] = (1.0, 0.97, 0.92)  # the material's own colour
+
+
+@dataclass(frozen=True)
+class Moire:
+    """The colour moiré that one collection's flat attack media (prints, screens) leave in its camera.
+
+    A Bayer sensor samples green on a quincunx and red and blue on every other row and column, so a
+    medium's grid (screen pixels, halftone cells) with a pitch near the sensor's aliases differently
+    in green than in red and blue: it reaches the frame as low-frequency green/magenta fringes whose
+    period and orientation are set by the beat between the two grids. A collection films its attacks
+    on one rig (its instruments, distance and camera), so its fringes share a band of periods and an
+    orientation; another collection's rig gives other fringes. The fringes are drawn into the
+    medium's light; the camera's colour processing and JPEG (which keeps colour at half resolution)
+    then leave mostly their brightness part in the low-quality cameras (office, night).
+    """
+
+    angle: float  # orientation of the fringes' wave vector, degrees (0: the fringes run vertically)
+    period: tuple[float, float]  # range of the fringe period, sensor pixels
+    contrast: float  # peak modulation of green (red and blue move half as much, the other way); the domains'
+    # values give fringes of about 4 levels of 8-bit green in the 64 px frame (the low-quality cameras need more)
+    angle_spread: float = 10.0  # +- degrees from capture to capture (the medium is held by hand)
+
+
+MOIRE_COLOURS = np.array([0.5, -1.0, 0.5], dtype=np.float32)  # green against magenta, grey level unchanged
+
+
+def colour_moire(size: int, period: float, angle: float, contrast: float, phase: float) -> np.ndarray:
+    """(size, size, 3) multiplicative fringes, mean 1 (``period`` in pixels of this grid, ``angle`` radians):
+
+        M(x, y) = 1 + contrast · cos(2π (x cos a + y sin a) / period + phase) · (½, −1, ½)
+    """
+    y, x = pixel_grid(size)
+    wave = np.cos(2 * np.pi * (x * np.cos(angle) + y * np.sin(angle)) / period + phase)
+    return 1 + contrast * wave[..., None] * MOIRE_COLOURS
 
 
 def jitter(instrument, rng: np.random.Generator, spread: float = 0.08):

@@ -52,6 +52,7 @@ class BenchmarkConfig:
     image_size: int = 64
     map_size: int | None = None  # depth/reflection map side, default image_size // 4
     difficulty: float = 0.5
+    moire: float = 0.0  # strength of the domains' colour moiré on prints and screens (0: none)
     split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
     face_source: str = "synthetic"
     seed: int = 0
@@ -62,6 +63,8 @@ class BenchmarkConfig:
             raise ValueError(f"unknown domain(s) {unknown}; expected some of {list(DOMAINS)}")
         if not 0 <= self.difficulty <= 1:
             raise ValueError(f"difficulty must be in [0, 1], got {self.difficulty}")
+        if self.moire < 0:
+            raise ValueError(f"moire must be >= 0, got {self.moire}")
         if self.num_frames < 1 or self.image_size < 16 or self.identities_per_domain < 3:
             raise ValueError("need num_frames >= 1, image_size >= 16 and identities_per_domain >= 3")
         if abs(sum(self.split_fractions) - 1) > 1e-6 or min(self.split_fractions) <= 0:
@@ -160,7 +163,7 @@ def _render_job(job):
     image, landmarks, pai, domain, seed, config = job
     rng = np.random.default_rng(seed)
     p = render_presentation(image, landmarks, pai, domain, rng, num_frames=config.num_frames,
-                            difficulty=config.difficulty, map_size=config.map_size)
+                            difficulty=config.difficulty, map_size=config.map_size, moire=config.moire)
     return p.frames, p.depth.astype(np.float16), p.reflection.astype(np.float16)
 
 

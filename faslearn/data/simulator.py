@@ -17,6 +17,10 @@ expression, light and camera, with that camera's noise and compression), which i
 shown on a screen or printed onto a mask. Media edges, bezels, paper margins and the fingers that
 hold them appear in some captures and not others, at random places, so that none is a giveaway.
 
+A benchmark may also ask for each domain's *colour moiré* (``moire`` > 0, ``CaptureDomain.moire``):
+the fringes its rig's flat media leave in its camera, a cue of its own kind in every domain. The
+default benchmark has none yet (the README's "The sample world" has the measurements).
+
 The attack species: ``print_1``/``print_2`` (two printers), ``replay_1``/``replay_2`` (two
 displays), and two species held out of training by default (``UNSEEN_ATTACKS``): ``mask_3d``, a
 rigid mask with the face printed on it (3D like a face, printed like a photo), and
@@ -28,8 +32,8 @@ import cv2
 import numpy as np
 
 from ..metrics import BONA_FIDE
-from .attacks import (MaskInstrument, PrintInstrument, ScreenInstrument, box_visibility, jitter, mask_albedo,
-                      pixel_grid, print_medium, screen_medium, soft_highlight, structure_period)
+from .attacks import (MaskInstrument, Moire, PrintInstrument, ScreenInstrument, box_visibility, colour_moire, jitter,
+                      mask_albedo, pixel_grid, print_medium, screen_medium, soft_highlight, structure_period)
 from .camera import Camera, capture, once, optical_mtf, srgb_to_linear
 from .depth import depth_map
 from .faces import mesh_topology
@@ -54,6 +58,7 @@ class CaptureDomain:
     light_level: tuple[float, float]  # range of the room's brightness
     backgrounds: tuple  # sRGB colours of the rooms' walls and furniture
     instruments: dict  # PAI name -> PrintInstrument | ScreenInstrument | MaskInstrument
+    moire: Moire  # the colour moiré its flat media leave in its camera (drawn when a benchmark asks for it)
 
 
 def _print(**kwargs):
@@ -80,7 +85,8 @@ DOMAINS = {
                                              white_point=(1.0, 1.0, 1.1), black_level=0.05, glare=0.2, flicker=0.03),
                 "mask_3d": MaskInstrument(saturation=0.75, smoothing=1.0, sheen=0.2, tint=(1.0, 0.96, 0.9)),
                 "partial_eyes": _print(lpi=175, face_width_in=5.0, saturation=0.9, gloss=0.2, bend=0.1),
-            }),
+            },
+            moire=Moire(angle=45.0, period=(6.0, 8.0), contrast=0.16)),
         CaptureDomain(
             "office", "soft low-resolution webcam, greenish fluorescent light, cluttered offices; office laser "
             "and inkjet prints on plain paper, a laptop and a tablet; paper masks",
@@ -100,7 +106,8 @@ DOMAINS = {
                                              white_point=(1.05, 1.0, 0.95), black_level=0.03, glare=0.18, flicker=0.02),
                 "mask_3d": MaskInstrument(saturation=0.6, smoothing=2.0, sheen=0.05, tint=(0.95, 0.94, 0.9)),
                 "partial_eyes": _print(lpi=85, face_width_in=4.0, saturation=0.7, paper_texture=0.05, bend=0.3),
-            }),
+            },
+            moire=Moire(angle=0.0, period=(5.0, 7.0), contrast=0.3)),
         CaptureDomain(
             "outdoor", "phone camera with vivid, sharpened colour in cool bright daylight, outdoor scenes; "
             "photo-kiosk and inkjet prints, two phones; latex-look masks",
@@ -121,7 +128,8 @@ DOMAINS = {
                                              glare=0.35, flicker=0.02),
                 "mask_3d": MaskInstrument(saturation=0.85, smoothing=0.8, sheen=0.35, tint=(1.0, 0.93, 0.88)),
                 "partial_eyes": _print(lpi=150, face_width_in=4.5, saturation=0.9, gloss=0.3, bend=0.2),
-            }),
+            },
+            moire=Moire(angle=90.0, period=(6.0, 8.0), contrast=0.11)),
         CaptureDomain(
             "night", "noisy CCTV-like camera, dim warm light, dark rooms; cheap inkjet and laser prints, an old "
             "monitor and a TV; plaster masks",
@@ -140,7 +148,8 @@ DOMAINS = {
                                              brightness=1.3, glare=0.08, flicker=0.05),
                 "mask_3d": MaskInstrument(saturation=0.5, smoothing=1.5, sheen=0.1, tint=(0.97, 0.95, 0.93)),
                 "partial_eyes": _print(lpi=50, face_width_in=3.0, saturation=0.65, paper_texture=0.07, bend=0.4),
-            }),
+            },
+            moire=Moire(angle=120.0, period=(5.0, 7.0), contrast=0.5)),
     ]
 }
 
@@ -337,14 +346,25 @@ def _eye_holes(points: np.ndarray, small: int, size: int) -> np.ndarray:
     return np.clip(_up(holes.astype(np.float32), size), 0, 1)
 
 
+def _fringes(spec: Moire, strength: float, rng: np.random.Generator) -> dict:
+    """One capture's colour moiré: period (sensor pixels), angle (radians), contrast (at most 1: the fringes
+    cannot take more light away than there is), phase and drift per frame."""
+    return dict(period=rng.uniform(*spec.period),
+                angle=np.deg2rad(spec.angle + rng.uniform(-spec.angle_spread, spec.angle_spread)),
+                contrast=min(1.0, strength * spec.contrast * rng.uniform(0.5, 1.5)), phase=rng.uniform(0, 2 * np.pi),
+                drift=rng.uniform(0.5, 1.5))
+
+
 def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, domain: CaptureDomain | str,
                         rng: np.random.Generator, num_frames: int = 1, difficulty: float = 0.0,
-                        map_size: int | None = None, motion: float = 1.0) -> Presentation:
+                        map_size: int | None = None, motion: float = 1.0, moire: float = 0.0) -> Presentation:
     """Render one presentation of the face ``image`` (S x S RGB uint8 with its landmarks).
 
     The frames come out at S x S: the camera captures at its own resolution (``Camera.face_pixels``
     for S = 64, scaled with S) and the face crop is resized to S. Depth maps are ``map_size``
-    (default S // 4) square.
+    (default S // 4) square. ``moire`` scales the domain's colour moiré on prints and screens
+    (``CaptureDomain.moire``; 0: none). Its draws come from a stream of their own, so the same
+    ``rng`` renders the same presentation with and without fringes.
     """
     if isinstance(domain, str):
         if domain not in DOMAINS:
@@ -354,6 +374,8 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
         raise ValueError(f"unknown presentation {pai!r}; expected one of {PRESENTATIONS}")
     if image.ndim != 3 or image.shape[0] != image.shape[1] or image.shape[2] != 3:
         raise ValueError(f"image must be a square RGB array (S, S, 3), got shape {image.shape}")
+    if moire < 0:
+        raise ValueError(f"moire must be >= 0, got {moire}")
     small = image.shape[0]
     map_size = map_size or small // 4
     camera = domain.camera
@@ -414,6 +436,7 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
         return Presentation(np.stack(frames), np.stack(depths), np.stack(reflections), int(kind == "live"), pai,
                             domain.name)
 
+    fringes = _fringes(domain.moire, moire, rng.spawn(1)[0]) if moire > 0 else None
     plane = plane_motion(num_frames, rng, amplitude=motion * (0.5 if kind == "replay" else 1.0))
     screen_dimming = np.sqrt(session.light.mean())  # auto-brightness: a screen dims in a dim room
     still = None if kind == "replay" else _up(_source_capture(image, landmarks, domain, rng,
@@ -439,6 +462,9 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
         homography = plane_homography(size, plane.yaw[t], plane.pitch[t], plane.roll[t], plane.shift[t] + camera_shake[t])
         warp = dict(dsize=(size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         medium = cv2.warpPerspective(flat, homography, **warp)
+        if fringes is not None:  # they drift from frame to frame: the beat moves with the slightest motion
+            medium = medium * colour_moire(size, RENDER_OVERSAMPLE * fringes["period"], fringes["angle"],
+                                           fringes["contrast"], fringes["phase"] + fringes["drift"] * t)
         glare = cv2.warpPerspective(flat_specular, homography, **warp)
         medium = medium + glare[..., None] * session.light.mean(axis=2, keepdims=True)
         u, v = _sheet_coordinates(homography, size)
