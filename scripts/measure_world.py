@@ -118,7 +118,8 @@ def main():
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--identities", type=int, default=None, help="identities per domain (default: the benchmark's)")
     parser.add_argument("--difficulty", type=float, default=None, help="the benchmark's difficulty (default: its own)")
-    parser.add_argument("--moire", type=float, default=None, help="strength of the colour moiré on prints and screens (default: the benchmark's)")
+    parser.add_argument("--moire", type=float, default=None,
+                        help="strength of the domains' colour moiré on prints and screens (default: the benchmark's)")
     parser.add_argument("--image-size", type=int, default=None, help="side of the face crop in pixels (default: the benchmark's)")
     parser.add_argument("--model", choices=list(MODELS), default="resnet18", help="the detector trained (default: ResNet-18)")
     parser.add_argument("--intra-only", action="store_true", help="train intra-domain only (a quick check)")

@@ -113,7 +113,7 @@ class Moire:
     angle_spread: float = 10.0  # +- degrees from capture to capture (the medium is held by hand)
 
 
-MOIRE_COLOURS = np.array([0.5, -1.0, 0.5], dtype=np.float32)  # green against magenta, grey level unchanged
+MOIRE_COLOURS = np.array([0.5, -1.0, 0.5], dtype=np.float32)  # green against magenta; the channels' mean stays
 
 
 def colour_moire(size: int, period: float, angle: float, contrast: float, phase: float) -> np.ndarray:

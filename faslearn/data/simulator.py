@@ -58,7 +58,8 @@ class CaptureDomain:
     light_level: tuple[float, float]  # range of the room's brightness
     backgrounds: tuple  # sRGB colours of the rooms' walls and furniture
     instruments: dict  # PAI name -> PrintInstrument | ScreenInstrument | MaskInstrument
-    moire: Moire  # the colour moiré its flat media leave in its camera (drawn when a benchmark asks for it)
+    moire: Moire | None = None  # the colour moiré its flat media leave in its camera, drawn when a benchmark
+    # asks for it (None: none, e.g. a domain without media)
 
 
 def _print(**kwargs):
@@ -436,7 +437,7 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
         return Presentation(np.stack(frames), np.stack(depths), np.stack(reflections), int(kind == "live"), pai,
                             domain.name)
 
-    fringes = _fringes(domain.moire, moire, rng.spawn(1)[0]) if moire > 0 else None
+    fringes = _fringes(domain.moire, moire, rng.spawn(1)[0]) if moire > 0 and domain.moire else None
     plane = plane_motion(num_frames, rng, amplitude=motion * (0.5 if kind == "replay" else 1.0))
     screen_dimming = np.sqrt(session.light.mean())  # auto-brightness: a screen dims in a dim room
     still = None if kind == "replay" else _up(_source_capture(image, landmarks, domain, rng,
