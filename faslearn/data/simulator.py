@@ -87,7 +87,7 @@ DOMAINS = {
                 "mask_3d": MaskInstrument(saturation=0.75, smoothing=1.0, sheen=0.2, tint=(1.0, 0.96, 0.9)),
                 "partial_eyes": _print(lpi=175, face_width_in=5.0, saturation=0.9, gloss=0.2, bend=0.1),
             },
-            moire=Moire(angle=45.0, period=(6.0, 8.0), contrast=0.16)),
+            moire=Moire(angle=45.0, period=(6.0, 8.0), contrast=0.21)),
         CaptureDomain(
             "office", "soft low-resolution webcam, greenish fluorescent light, cluttered offices; office laser "
             "and inkjet prints on plain paper, a laptop and a tablet; paper masks",
@@ -108,7 +108,7 @@ DOMAINS = {
                 "mask_3d": MaskInstrument(saturation=0.6, smoothing=2.0, sheen=0.05, tint=(0.95, 0.94, 0.9)),
                 "partial_eyes": _print(lpi=85, face_width_in=4.0, saturation=0.7, paper_texture=0.05, bend=0.3),
             },
-            moire=Moire(angle=0.0, period=(5.0, 7.0), contrast=0.3)),
+            moire=Moire(angle=0.0, period=(5.0, 7.0), contrast=0.42)),
         CaptureDomain(
             "outdoor", "phone camera with vivid, sharpened colour in cool bright daylight, outdoor scenes; "
             "photo-kiosk and inkjet prints, two phones; latex-look masks",
@@ -130,7 +130,7 @@ DOMAINS = {
                 "mask_3d": MaskInstrument(saturation=0.85, smoothing=0.8, sheen=0.35, tint=(1.0, 0.93, 0.88)),
                 "partial_eyes": _print(lpi=150, face_width_in=4.5, saturation=0.9, gloss=0.3, bend=0.2),
             },
-            moire=Moire(angle=90.0, period=(6.0, 8.0), contrast=0.11)),
+            moire=Moire(angle=90.0, period=(6.0, 8.0), contrast=0.14)),
         CaptureDomain(
             "night", "noisy CCTV-like camera, dim warm light, dark rooms; cheap inkjet and laser prints, an old "
             "monitor and a TV; plaster masks",
@@ -150,7 +150,7 @@ DOMAINS = {
                 "mask_3d": MaskInstrument(saturation=0.5, smoothing=1.5, sheen=0.1, tint=(0.97, 0.95, 0.93)),
                 "partial_eyes": _print(lpi=50, face_width_in=3.0, saturation=0.65, paper_texture=0.07, bend=0.4),
             },
-            moire=Moire(angle=120.0, period=(5.0, 7.0), contrast=0.5)),
+            moire=Moire(angle=120.0, period=(5.0, 7.0), contrast=0.78)),
     ]
 }
 
