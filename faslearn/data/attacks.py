@@ -109,8 +109,8 @@ class Moire:
     angle: float  # orientation of the fringes' wave vector, degrees (0: the fringes run vertically)
     period: tuple[float, float]  # range of the fringe period, sensor pixels
     contrast: float  # peak modulation of green (red and blue move half as much, the other way); the domains'
-    # values put the course's ResNet-18 in 3-15 % intra-domain HTER at strength 1 (fringes of 5-7 levels of 8-bit
-    # green in the 64 px frame; the low-quality cameras need more contrast, and the learnt cue is steep in it)
+    # values put the course's ResNet-18 at about 3-15 % intra-domain HTER at strength 1 (fringes of 5-7 levels of
+    # 8-bit green in the 64 px frame; the low-quality cameras need more contrast, and the learnt cue is steep in it)
     angle_spread: float = 10.0  # +- degrees from capture to capture (the medium is held by hand)
 
 
