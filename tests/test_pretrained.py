@@ -12,7 +12,7 @@ from safetensors import safe_open
 
 import faslearn.pretrained as pretrained
 from faslearn import metrics
-from faslearn.data import make_benchmark, to_tensor
+from faslearn.data import BenchmarkConfig, make_benchmark, to_tensor
 from faslearn.losses import depth_score
 from faslearn.models import CDCN, CDCNpp
 
@@ -58,7 +58,7 @@ def test_shipped_dfg_loads_and_matches_its_run_record(monkeypatch):
 
     dfg = pretrained.load_dfg()
     record = pretrained.dfg_record()
-    bench = make_benchmark(progress=False)
+    bench = make_benchmark(**pretrained.benchmark_settings("dfg_teaching"), progress=False)
     live = np.flatnonzero((bench.label == 1) & (bench.split != "train"))[:64]  # as train_dfg.ipynb measures it
     x = to_model_range(bench.frames[live, 0])
     assert float((dfg.decode(dfg.encode(x)) - x).abs().mean()) == pytest.approx(record["autoencoder_l1"], abs=1e-3)
@@ -69,6 +69,21 @@ def test_shipped_dfg_loads_and_matches_its_run_record(monkeypatch):
         pretrained.load_dfg()
     with pytest.raises(ValueError, match="unknown DFG entry"):
         pretrained.load_dfg("course_sweep")
+
+
+def test_each_entry_names_the_benchmark_it_was_made_on():
+    """The course sweep and its CDCN were made on today's default benchmark; the two-stream and DFG results
+    on the one before the domains' moiré, and every run of their records says so."""
+    today = {"difficulty": BenchmarkConfig.difficulty, "moire": BenchmarkConfig.moire}
+    earlier = {"difficulty": 0.5, "moire": 0.0}
+    for name, world in (("course_sweep", today), (CHECKPOINT, today), ("two_stream_sweep", earlier),
+                        ("dfg_pool_size", earlier), ("dfg_teaching", earlier)):
+        assert pretrained.benchmark_settings(name) == world, name
+    for name, world in (("course_sweep", today), ("two_stream_sweep", earlier), ("dfg_pool_size", earlier)):
+        runs = pretrained.load_results(name)["runs"].values()
+        assert all({key: run["parameters"][key] for key in world} == world for run in runs), name
+    with pytest.raises(ValueError, match="unknown pretrained entry 'cdcn_full'"):
+        pretrained.benchmark_settings("cdcn_full")
 
 
 def test_wrong_digest_or_name_is_refused(monkeypatch, tmp_path):
@@ -103,7 +118,7 @@ def test_checkpoint_reproduces_its_shipped_test_scores():
     spec = pretrained.REGISTRY[CHECKPOINT]["model"]
     model = pretrained.load_pretrained(CHECKPOINT, CDCN(theta=spec["theta"], width=spec["width"],
                                                         map_size=spec["map_size"])).eval()
-    bench = make_benchmark(progress=False)
+    bench = make_benchmark(**pretrained.benchmark_settings(CHECKPOINT), progress=False)
     rows = bench.protocol(made["protocol"], made["target"])["test"]
     assert list(bench.video[rows]) == sweep["splits"][run["frames"]]["test"]["video"]
     with torch.no_grad():
@@ -152,7 +167,7 @@ def test_dfg_pool_size_results_hold_every_run_and_match_the_benchmark():
     for parameter, folder in (("identity_encoder", "identity"), ("autoencoder_path", "autoencoder")):
         frozen = DFG_POOL_SIZE.parents[1] / config["defaults"][parameter]  # relative to the notebook's folder
         assert frozen.resolve() == (teaching / folder).resolve()
-    bench = make_benchmark(progress=False)
+    bench = make_benchmark(**pretrained.benchmark_settings("dfg_pool_size"), progress=False)
     rows = np.asarray(runs[0]["cue_check"]["rows"])
     assert set(bench.split[rows]) == {"test"}
     for run in runs:
@@ -180,6 +195,7 @@ def test_two_stream_notebook_rejects_bad_parameters_with_a_clear_message(paramet
 @pytest.mark.parametrize("parameters, message", [
     ({"theta": 1.5}, r"ValueError: theta must be in \[0, 1\], got 1.5"),
     ({"thetta": 0.4}, r"ValueError: unknown parameter\(s\) \['thetta'\]"),
+    ({"moire": -1.0}, r"ValueError: moire must be >= 0, got -1.0"),
     ({"dataset": "oulu_npu", "protocol": "1", "data_root": "."},
      r"DatasetError: no OULU-NPU copy at \.: expected a folder with Train_files/, Dev_files/, Test_files/"),
 ])

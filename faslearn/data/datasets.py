@@ -51,8 +51,8 @@ class BenchmarkConfig:
     num_frames: int = 1
     image_size: int = 64
     map_size: int | None = None  # depth/reflection map side, default image_size // 4
-    difficulty: float = 0.5
-    moire: float = 0.0  # strength of the domains' colour moiré on prints and screens (0: none; 1: as calibrated)
+    difficulty: float = 1.0
+    moire: float = 1.0  # strength of the domains' colour moiré on prints and screens (0: none; 1: as calibrated)
     split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
     face_source: str = "synthetic"
     seed: int = 0

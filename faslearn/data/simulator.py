@@ -17,9 +17,10 @@ expression, light and camera, with that camera's noise and compression), which i
 shown on a screen or printed onto a mask. Media edges, bezels, paper margins and the fingers that
 hold them appear in some captures and not others, at random places, so that none is a giveaway.
 
-A benchmark may also ask for each domain's *colour moiré* (``moire`` > 0, ``CaptureDomain.moire``):
-the fringes its rig's flat media leave in its camera, a cue of its own kind in every domain. The
-default benchmark has none yet (the README's "The sample world" has the measurements).
+Each domain's flat media also leave its *colour moiré* (``CaptureDomain.moire``, drawn at strength
+``moire``; the benchmark's default is 1, as calibrated): the fringes its rig's prints and screens
+leave in its camera, a cue of its own kind in every domain, which is what makes the domains differ
+for a detector (the README's "The sample world" has the measurements).
 
 The attack species: ``print_1``/``print_2`` (two printers), ``replay_1``/``replay_2`` (two
 displays), and two species held out of training by default (``UNSEEN_ATTACKS``): ``mask_3d``, a

@@ -1,5 +1,6 @@
 """Files shipped with faslearn: results of the course sweeps (CDCN, two-stream, the DFG's pool size), one
-small trained CDCN and the teaching De-fake Face Generator.
+small trained CDCN and the teaching De-fake Face Generator; `benchmark_settings` says which benchmark each was
+made on.
 
 Each entry of ``REGISTRY`` names a file (or a folder, with every file's digest) in this folder, its
 SHA-256, and how it was made (the notebook, its parameters and the command), so that anyone can re-make
@@ -24,7 +25,7 @@ DFG_POOL_SIZE = "notebooks/training/configs/dfg_pool_size.yaml"
 REGISTRY = {
     "course_sweep": {
         "path": "course_sweep_results.json",
-        "sha256": "281dae19ce00aac8f3f13f5a330385742e1f3b824cc22c6bb8912fa036150e01",
+        "sha256": "60f3fa6194cb73a5094361be8a58ef733ef0e5a3cb3380e62e99ec4d9156f386",
         "made_by": {
             "notebook": "notebooks/training/train_cdcn.ipynb",
             "parameters": f"every run of {SWEEP}",
@@ -34,7 +35,7 @@ REGISTRY = {
     },
     "two_stream_sweep": {
         "path": "two_stream_sweep_results.json",
-        "sha256": "65fb209cc71d3d99b9c76c87beec5848c0f6ad22fd1cea0fb14ac772e58df2a1",
+        "sha256": "533ff074da7f8bfb92a259d64a533ad0ad0d3d30d4445c8762549097ac889d0a",
         "made_by": {
             "notebook": "notebooks/training/train_two_stream.ipynb",
             "parameters": f"every run of {TWO_STREAM_SWEEP}",
@@ -44,7 +45,7 @@ REGISTRY = {
     },
     "dfg_pool_size": {
         "path": "dfg_pool_size_results.json",
-        "sha256": "13231c4eeb1e4574de8e8567fc893d0deb0981e71ee31e8c6ec8ce204ab36974",
+        "sha256": "7d8ff3619697323a1976ebb74c066dc916e437854c3447d9dd7b40378b2dfb9b",
         "made_by": {
             "notebook": "notebooks/training/train_dfg.ipynb",
             "parameters": f"every run of {DFG_POOL_SIZE}",
@@ -54,14 +55,14 @@ REGISTRY = {
     },
     "cdcn_night_leave_one_out": {
         "path": "cdcn_theta0.7_width0.25_map16_night_leave_one_out_seed0.safetensors",
-        "sha256": "101f1eca6afc34a7342d65c30f2a1d87c1a8bd6043073f97e9093c0ecd148584",
+        "sha256": "540795c2db1c310aa1197376c7091a3afdbaf2738fe0a6d5f8863b3d1e253134",
         "model": {"class": "CDCN", "theta": 0.7, "width": 0.25, "map_size": 16},
         "made_by": {
             "notebook": "notebooks/training/train_cdcn.ipynb",
             "parameters": {"model": "cdcn", "theta": 0.7, "width": 0.25, "image_size": 64, "epochs": 10,
-                           "batch_size": 16, "lr": 0.001, "dataset": "faslearn", "protocol": "leave_one_out",
-                           "target": "night", "device": "cpu", "max_train_samples": 540, "cpu_threads": 1,
-                           "seed": 0},
+                           "batch_size": 16, "lr": 0.001, "augment": True, "dataset": "faslearn",
+                           "protocol": "leave_one_out", "target": "night", "difficulty": 1.0, "moire": 1.0,
+                           "device": "cpu", "max_train_samples": 540, "cpu_threads": 1, "seed": 0},
             "command": f"python scripts/run_sweep.py {SWEEP}, then "
                        "runs/sweep/cdcn-leave_one_out-night-theta0.7-width0.25-seed0/model.safetensors",
         },
@@ -73,16 +74,16 @@ REGISTRY = {
             "autoencoder/diffusion_pytorch_model.safetensors": "56ae419c1c05035bdf204f5343620b53573956b1175c79ccc7d1722d673ad5b6",
             "identity/config.json": "4345aa421b8886f23352fe1baed9c43c2fbeebd4d3b20f9f79cb67fa0b82c005",
             "identity/model.safetensors": "1d80f9b546a32ae4d3273eb6d2b5ee6899b92069920db03e57e60c67348eda59",
-            "results.json": "cdf9d2371f8f21eb0a21f54e9bf2ff61836181f2f8cb6e11d99b4a8eab969192",
+            "results.json": "eff87e3e6e179830fa8183039798336bc463969d6976be9cad945ba78f220468",
             "scheduler/scheduler_config.json": "28d1a009dfa466938be057413130d37105fb555c44c7c403af4cbdb4c3194f5c",
             "unet/config.json": "eab0da79d30139065a8802e6aa3230b1c6b83c27f4fd1cb2ad04032d27395012",
             "unet/diffusion_pytorch_model.safetensors": "208b4fc214cf766478edc44a168eaae856bb2896a4aa3ccc9bc36bcb2ec24002"
         },
         "made_by": {
             "notebook": "notebooks/training/train_dfg.ipynb",
-            "parameters": {"image_size": 64, "pool_identities": 0, "views_per_identity": 8, "pool_folder": "", "identities_per_domain": 150, "identity_encoder": "train", "identity_steps": 800, "identity_width": 32, "autoencoder_path": "", "autoencoder_width": 32, "latent_channels": 4, "downsample": 4, "autoencoder_steps": 2000, "autoencoder_batch_size": 16, "autoencoder_lr": 0.001, "unet_width": 32, "unet_steps": 4000, "batch_size": 32, "lr": 0.0005, "weight_decay": 0.01, "ema_decay": 0.999, "warmup": 200, "condition_dropout": 0.15, "diffusion_steps": 1000, "eval_images": 240, "eval_strength": 0.6, "eval_ddim_steps": 20, "device": "auto", "mixed_precision": "no", "output_dir": "/work/main/runs/dfg_teaching", "seed": 0, "cpu_threads": 2},
+            "parameters": {"image_size": 64, "pool_identities": 0, "views_per_identity": 8, "pool_folder": "", "identities_per_domain": 150, "difficulty": 0.5, "moire": 0.0, "identity_encoder": "train", "identity_steps": 800, "identity_width": 32, "autoencoder_path": "", "autoencoder_width": 32, "latent_channels": 4, "downsample": 4, "autoencoder_steps": 2000, "autoencoder_batch_size": 16, "autoencoder_lr": 0.001, "unet_width": 32, "unet_steps": 4000, "batch_size": 32, "lr": 0.0005, "weight_decay": 0.01, "ema_decay": 0.999, "warmup": 200, "condition_dropout": 0.15, "diffusion_steps": 1000, "eval_images": 240, "eval_strength": 0.6, "eval_ddim_steps": 20, "device": "auto", "mixed_precision": "no", "output_dir": "/work/main/runs/dfg_teaching", "seed": 0, "cpu_threads": 2},
             "command": "papermill notebooks/training/train_dfg.ipynb runs/dfg_teaching/train_dfg.ipynb "
-                       "-p output_dir $PWD/runs/dfg_teaching -p cpu_threads 2 --cwd notebooks/training, then "
+                       "-p output_dir $PWD/runs/dfg_teaching -p cpu_threads 2 -p difficulty 0.5 -p moire 0.0 --cwd notebooks/training, then "
                        "runs/dfg_teaching/dfg/ and results.json copied here (1,968 s of UNet training on 2 CPU cores)",
         },
     },
@@ -144,3 +145,17 @@ def dfg_record(name: str = "dfg_teaching") -> dict:
 def load_results(name: str = "course_sweep") -> dict:
     """The shipped JSON results ``name`` (see scripts/run_sweep.py for their layout)."""
     return json.loads(path(name).read_text())
+
+
+def benchmark_settings(name: str) -> dict:
+    """The course-benchmark settings (``difficulty``, ``moire``) that the shipped entry ``name`` was made
+    on, read from its record: ``make_benchmark(**benchmark_settings(name))`` renders the world its runs saw.
+    The two-stream and DFG results predate the domains' colour moiré, so notebooks 03 and 04 use this."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown pretrained entry {name!r}; expected one of {list(REGISTRY)}")
+    made = REGISTRY[name]["made_by"]["parameters"]
+    if "files" in REGISTRY[name]:  # a DFG: its run record
+        made = dfg_record(name)["parameters"]
+    elif isinstance(made, str):  # a sweep: the defaults of its config
+        made = load_results(name)["config"]["defaults"]
+    return {key: made[key] for key in ("difficulty", "moire")}
