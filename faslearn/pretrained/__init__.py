@@ -83,7 +83,8 @@ REGISTRY = {
             "notebook": "notebooks/training/train_dfg.ipynb",
             "parameters": {"image_size": 64, "pool_identities": 0, "views_per_identity": 8, "pool_folder": "", "identities_per_domain": 150, "difficulty": 0.5, "moire": 0.0, "identity_encoder": "train", "identity_steps": 800, "identity_width": 32, "autoencoder_path": "", "autoencoder_width": 32, "latent_channels": 4, "downsample": 4, "autoencoder_steps": 2000, "autoencoder_batch_size": 16, "autoencoder_lr": 0.001, "unet_width": 32, "unet_steps": 4000, "batch_size": 32, "lr": 0.0005, "weight_decay": 0.01, "ema_decay": 0.999, "warmup": 200, "condition_dropout": 0.15, "diffusion_steps": 1000, "eval_images": 240, "eval_strength": 0.6, "eval_ddim_steps": 20, "device": "auto", "mixed_precision": "no", "output_dir": "/work/main/runs/dfg_teaching", "seed": 0, "cpu_threads": 2},
             "command": "papermill notebooks/training/train_dfg.ipynb runs/dfg_teaching/train_dfg.ipynb "
-                       "-p output_dir $PWD/runs/dfg_teaching -p cpu_threads 2 -p difficulty 0.5 -p moire 0.0 --cwd notebooks/training, then "
+                       "-p output_dir $PWD/runs/dfg_teaching -p cpu_threads 2 -p difficulty 0.5 -p moire 0.0 "
+                       "--cwd notebooks/training, then "
                        "runs/dfg_teaching/dfg/ and results.json copied here (1,968 s of UNet training on 2 CPU cores)",
         },
     },
