@@ -150,13 +150,11 @@ def load_results(name: str = "course_sweep") -> dict:
 
 def benchmark_settings(name: str) -> dict:
     """The course-benchmark settings (``difficulty``, ``moire``) that the shipped entry ``name`` was made
-    on, read from its record: ``make_benchmark(**benchmark_settings(name))`` renders the world its runs saw.
-    The two-stream and DFG results predate the domains' colour moiré, so notebooks 03 and 04 use this."""
+    on, read from how it was made: ``make_benchmark(**benchmark_settings(name))`` renders the world its runs
+    saw. The two-stream and DFG results predate the domains' colour moiré, so notebooks 03 and 04 use this."""
     if name not in REGISTRY:
         raise ValueError(f"unknown pretrained entry {name!r}; expected one of {list(REGISTRY)}")
-    made = REGISTRY[name]["made_by"]["parameters"]
-    if "files" in REGISTRY[name]:  # a DFG: its run record
-        made = dfg_record(name)["parameters"]
-    elif isinstance(made, str):  # a sweep: the defaults of its config
+    made = REGISTRY[name]["made_by"]["parameters"]  # a run's parameters (a DFG's equal its record's) ...
+    if isinstance(made, str):  # ... or a sweep's: the defaults of its config
         made = load_results(name)["config"]["defaults"]
     return {key: made[key] for key in ("difficulty", "moire")}
