@@ -120,6 +120,9 @@ def main():
     parser.add_argument("--difficulty", type=float, default=None, help="the benchmark's difficulty (default: its own)")
     parser.add_argument("--moire", type=float, default=None,
                         help="strength of the domains' colour moiré on prints and screens (default: the benchmark's)")
+    parser.add_argument("--clutter", type=float, default=None, help="how furnished the rooms are (default: the benchmark's)")
+    parser.add_argument("--colour-managed", type=int, choices=(0, 1), default=None,
+                        help="1: the printers calibrate their tones, 0: they do not (default: the benchmark's)")
     parser.add_argument("--image-size", type=int, default=None, help="side of the face crop in pixels (default: the benchmark's)")
     parser.add_argument("--model", choices=list(MODELS), default="resnet18", help="the detector trained (default: ResNet-18)")
     parser.add_argument("--intra-only", action="store_true", help="train intra-domain only (a quick check)")
@@ -129,7 +132,8 @@ def main():
     args = parser.parse_args()
     start = time.perf_counter()
     settings = dict(identities_per_domain=args.identities, difficulty=args.difficulty, image_size=args.image_size,
-                    moire=args.moire)
+                    moire=args.moire, clutter=args.clutter,
+                    colour_managed=None if args.colour_managed is None else bool(args.colour_managed))
     overrides = {name: value for name, value in settings.items() if value is not None}  # else the benchmark's own
     bench = fl.data.make_benchmark(workers=args.workers, **overrides)
     render_seconds = time.perf_counter() - start

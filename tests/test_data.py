@@ -1,4 +1,7 @@
 """The offline data: faces, depth labels, camera, attack media, pseudo-videos, the benchmark."""
+from dataclasses import replace
+
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -9,7 +12,7 @@ from faslearn.data import (ATTACKS, BONA_FIDE, DOMAINS, PRESENTATIONS, Camera, C
                            prepare_clips, rasterize, render_presentation, warp_face)
 from faslearn.data.attacks import PrintInstrument, colour_moire, halftone, print_medium, subpixel_mask
 from faslearn.data.faces import mesh_topology
-from faslearn.data.simulator import harden, medium_scale
+from faslearn.data.simulator import _furnish, harden, medium_scale
 from faslearn.data.video import plane_homography
 
 
@@ -141,6 +144,51 @@ def test_print_reflectance_follows_the_printed_photo():
     reflectance, specular = print_medium(content, PrintInstrument(bend=0.0, gloss=0.0), rng, period=4.0)
     assert reflectance[:, 70:].mean() > 4 * reflectance[:, :58].mean()
     assert specular.max() == 0
+
+
+def test_a_colour_managed_print_shows_a_gray_ramp_in_proportion_down_to_its_lifted_black():
+    printer = PrintInstrument(dot_gain=0.0, saturation=1.0, paper_white=(1.0, 1.0, 1.0), paper_texture=0.0, bend=0.0)
+    linear = np.linspace(0, 1, 9, dtype=np.float32)
+    ramp = np.repeat(np.repeat(linear ** (1 / 2.2), 16)[None, :, None], 144, axis=0).repeat(3, axis=2)  # 9 gray bars
+
+    def bars(colour_managed):  # one column inside each bar
+        reflectance, _ = print_medium(ramp, printer, np.random.default_rng(0), period=4.0, visibility=0.0,
+                                      colour_managed=colour_managed)
+        return reflectance[:, 4::16, 1].mean(axis=0)
+
+    black = (1 - printer.ink_absorption) * (1 - printer.ink_absorption * printer.black_ink)
+    np.testing.assert_allclose(bars(True), black + (1 - black) * linear, atol=0.005)
+    assert 0.03 < black < 0.05  # the densest black the inks reach: density 1.4
+    assert bars(False)[4] < 0.85 * bars(True)[4]  # uncalibrated, a mid-gray prints too dark (0.41 for 0.52)
+
+
+def test_rooms_get_objects_as_the_domain_is_cluttered_and_a_texture_of_varying_strength():
+    wall = np.full((128, 128, 3), 0.3, np.float32)
+
+    def furnished(clutter, seed):
+        rng = np.random.default_rng(seed)
+        return [_furnish(wall, replace(DOMAINS["office"], clutter=clutter), 1.0, rng) for _ in range(40)]
+
+    def objects(rooms):  # the texture averages out under a blur; objects (and their edges) do not
+        return np.median([np.abs(cv2.GaussianBlur(room, (0, 0), 3) - 0.3).max() for room in rooms])
+
+    assert objects(furnished(3.0, 0)) > 3 * objects(furnished(0.0, 0))
+    texture = [np.abs(np.diff(room[..., 1], axis=1)).mean() for room in furnished(0.0, 1)]
+    assert np.ptp(texture) > 3 * min(texture)  # plain walls and busy wallpaper
+
+
+def test_furniture_changes_the_room_around_a_face_more_than_the_face(faces):
+    """Same draws with and without furniture: the rooms differ, the person much less (only through the
+    camera's exposure and white balance, which see the whole frame)."""
+    ring, centre = [], []
+    for seed in range(6):
+        image, landmarks = faces[seed]
+        bare, furnished = (render_presentation(image, landmarks, BONA_FIDE, "outdoor", np.random.default_rng(seed),
+                                               clutter=clutter).frames[0].astype(np.float32) for clutter in (0, 1))
+        difference = np.abs(furnished - bare)
+        ring.append(np.concatenate([difference[:8].ravel(), difference[-8:].ravel()]).mean())
+        centre.append(difference[24:40, 24:40].mean())
+    assert np.median(ring) > 3 * np.median(centre) and np.median(ring) > 1.5
 
 
 def test_inkjet_banding_varies_the_ink_from_row_to_row_only():
@@ -283,6 +331,8 @@ def test_bad_presentations_have_clear_errors(faces):
         render_presentation(image, landmarks, BONA_FIDE, "moon", np.random.default_rng(0))
     with pytest.raises(ValueError, match="moire must be >= 0"):
         render_presentation(image, landmarks, "print_1", "office", np.random.default_rng(0), moire=-1)
+    with pytest.raises(ValueError, match="clutter must be >= 0"):
+        render_presentation(image, landmarks, BONA_FIDE, "office", np.random.default_rng(0), clutter=-1)
 
 
 @pytest.fixture(scope="module")
@@ -332,6 +382,8 @@ def test_bad_benchmark_settings_fail_early():
         make_benchmark(difficulty=2.0, cache=False)
     with pytest.raises(ValueError, match="moire"):
         make_benchmark(moire=-0.5, cache=False)
+    with pytest.raises(ValueError, match="clutter"):
+        make_benchmark(clutter=-0.5, cache=False)
     with pytest.raises(ValueError, match="need 2000 faces"):
         make_benchmark(identities_per_domain=500, cache=False)
 

@@ -73,9 +73,10 @@ def test_shipped_dfg_loads_and_matches_its_run_record(monkeypatch):
 
 def test_each_entry_names_the_benchmark_it_was_made_on():
     """The course sweep and its CDCN were made on today's default benchmark; the two-stream and DFG results
-    on the one before the domains' moiré, and every run of their records says so."""
-    today = {"difficulty": BenchmarkConfig.difficulty, "moire": BenchmarkConfig.moire}
-    earlier = {"difficulty": 0.5, "moire": 0.0}
+    on the one before the domains' moiré, furnished rooms and colour-managed prints, and every run of their
+    records says so."""
+    today = {key: getattr(BenchmarkConfig, key) for key in ("difficulty", "moire", "clutter", "colour_managed")}
+    earlier = {"difficulty": 0.5, "moire": 0.0, "clutter": 0.0, "colour_managed": False}
     for name, world in (("course_sweep", today), (CHECKPOINT, today), ("two_stream_sweep", earlier),
                         ("dfg_pool_size", earlier), ("dfg_teaching", earlier)):
         assert pretrained.benchmark_settings(name) == world, name
@@ -196,6 +197,7 @@ def test_two_stream_notebook_rejects_bad_parameters_with_a_clear_message(paramet
     ({"theta": 1.5}, r"ValueError: theta must be in \[0, 1\], got 1.5"),
     ({"thetta": 0.4}, r"ValueError: unknown parameter\(s\) \['thetta'\]"),
     ({"moire": -1.0}, r"ValueError: moire must be >= 0, got -1.0"),
+    ({"clutter": -1.0}, r"ValueError: clutter must be >= 0, got -1.0"),
     ({"dataset": "oulu_npu", "protocol": "1", "data_root": "."},
      r"DatasetError: no OULU-NPU copy at \.: expected a folder with Train_files/, Dev_files/, Test_files/"),
 ])

@@ -37,6 +37,8 @@ from .simulator import ATTACKS, BONA_FIDE, DOMAINS, UNSEEN_ATTACKS, render_prese
 
 SPLITS = ("train", "dev", "test")
 PROTOCOLS = ("intra", "leave_one_out", "unseen_attack")
+# the settings a benchmark passes to every render_presentation call (BenchmarkConfig.render_settings)
+RENDER_SETTINGS = ("difficulty", "moire", "clutter", "colour_managed")
 # the modules whose code decides what a benchmark's pixels and labels are (the cache key hashes them)
 RENDERER_SOURCES = ("attacks.py", "camera.py", "depth.py", "faces.py", "simulator.py", "video.py")
 
@@ -53,6 +55,8 @@ class BenchmarkConfig:
     map_size: int | None = None  # depth/reflection map side, default image_size // 4
     difficulty: float = 1.0
     moire: float = 1.0  # strength of the domains' colour moiré on prints and screens (0: none; 1: as calibrated)
+    clutter: float = 1.0  # how furnished the rooms are (0: bare walls, the world before 2026-12-04; 1: as calibrated)
+    colour_managed: bool = True  # the printers' driver calibrates the tones (False: the world before 2026-12-04)
     split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
     face_source: str = "synthetic"
     seed: int = 0
@@ -65,10 +69,17 @@ class BenchmarkConfig:
             raise ValueError(f"difficulty must be in [0, 1], got {self.difficulty}")
         if self.moire < 0:
             raise ValueError(f"moire must be >= 0, got {self.moire}")
+        if self.clutter < 0:
+            raise ValueError(f"clutter must be >= 0, got {self.clutter}")
         if self.num_frames < 1 or self.image_size < 16 or self.identities_per_domain < 3:
             raise ValueError("need num_frames >= 1, image_size >= 16 and identities_per_domain >= 3")
         if abs(sum(self.split_fractions) - 1) > 1e-6 or min(self.split_fractions) <= 0:
             raise ValueError(f"split_fractions must be three positive numbers summing to 1, got {self.split_fractions}")
+
+    def render_settings(self) -> dict:
+        """The keyword arguments of ``render_presentation`` that these settings fix (``RENDER_SETTINGS``):
+        ``render_presentation(..., **config.render_settings())`` renders a presentation of this world."""
+        return {name: getattr(self, name) for name in RENDER_SETTINGS}
 
     def key(self) -> str:
         """Cache key: these settings plus the source code of the renderer (edit it, re-render)."""
@@ -162,8 +173,8 @@ def render_parallel(function, jobs: list, desc: str, unit: str, workers: int | N
 def _render_job(job):
     image, landmarks, pai, domain, seed, config = job
     rng = np.random.default_rng(seed)
-    p = render_presentation(image, landmarks, pai, domain, rng, num_frames=config.num_frames,
-                            difficulty=config.difficulty, map_size=config.map_size, moire=config.moire)
+    p = render_presentation(image, landmarks, pai, domain, rng, num_frames=config.num_frames, map_size=config.map_size,
+                            **config.render_settings())
     return p.frames, p.depth.astype(np.float16), p.reflection.astype(np.float16)
 
 

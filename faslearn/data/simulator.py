@@ -22,6 +22,14 @@ Each domain's flat media also leave its *colour moiré* (``CaptureDomain.moire``
 leave in its camera, a cue of its own kind in every domain, which is what makes the domains differ
 for a detector (the README's "The sample world" has the measurements).
 
+Prints are colour-managed (``colour_managed``, the benchmark's default; off in the world before
+2026-12-04): the printer driver keeps mid-tones in proportion and lifts only the black.
+
+Rooms are *furnished* at strength ``clutter`` (``CaptureDomain.clutter`` objects on average, and a wall
+texture; the benchmark's default is 1; 0: bare, smooth walls, the world before 2026-12-04). A real
+background has edges and texture, in the live room and in the photo an attack shows; without them the
+background alone would tell a live capture (a smooth room, seen sharp) from an attack.
+
 The attack species: ``print_1``/``print_2`` (two printers), ``replay_1``/``replay_2`` (two
 displays), and two species held out of training by default (``UNSEEN_ATTACKS``): ``mask_3d``, a
 rigid mask with the face printed on it (3D like a face, printed like a photo), and
@@ -61,6 +69,7 @@ class CaptureDomain:
     instruments: dict  # PAI name -> PrintInstrument | ScreenInstrument | MaskInstrument
     moire: Moire | None = None  # the colour moiré its flat media leave in its camera, drawn when a benchmark
     # asks for it (None: none, e.g. a domain without media)
+    clutter: float = 1.0  # mean number of objects in its rooms (shelves, frames, posters, furniture)
 
 
 def _print(**kwargs):
@@ -88,7 +97,8 @@ DOMAINS = {
                 "mask_3d": MaskInstrument(saturation=0.75, smoothing=1.0, sheen=0.2, tint=(1.0, 0.96, 0.9)),
                 "partial_eyes": _print(lpi=175, face_width_in=5.0, saturation=0.9, gloss=0.2, bend=0.1),
             },
-            moire=Moire(angle=45.0, period=(6.0, 8.0), contrast=0.21)),
+            moire=Moire(angle=45.0, period=(6.0, 8.0), contrast=0.23),
+            clutter=0.25),
         CaptureDomain(
             "office", "soft low-resolution webcam, greenish fluorescent light, cluttered offices; office laser "
             "and inkjet prints on plain paper, a laptop and a tablet; paper masks",
@@ -109,7 +119,8 @@ DOMAINS = {
                 "mask_3d": MaskInstrument(saturation=0.6, smoothing=2.0, sheen=0.05, tint=(0.95, 0.94, 0.9)),
                 "partial_eyes": _print(lpi=85, face_width_in=4.0, saturation=0.7, paper_texture=0.05, bend=0.3),
             },
-            moire=Moire(angle=0.0, period=(5.0, 7.0), contrast=0.42)),
+            moire=Moire(angle=0.0, period=(5.0, 7.0), contrast=0.55),
+            clutter=1.5),
         CaptureDomain(
             "outdoor", "phone camera with vivid, sharpened colour in cool bright daylight, outdoor scenes; "
             "photo-kiosk and inkjet prints, two phones; latex-look masks",
@@ -131,7 +142,8 @@ DOMAINS = {
                 "mask_3d": MaskInstrument(saturation=0.85, smoothing=0.8, sheen=0.35, tint=(1.0, 0.93, 0.88)),
                 "partial_eyes": _print(lpi=150, face_width_in=4.5, saturation=0.9, gloss=0.3, bend=0.2),
             },
-            moire=Moire(angle=90.0, period=(6.0, 8.0), contrast=0.14)),
+            moire=Moire(angle=90.0, period=(6.0, 8.0), contrast=0.15),
+            clutter=1.0),
         CaptureDomain(
             "night", "noisy CCTV-like camera, dim warm light, dark rooms; cheap inkjet and laser prints, an old "
             "monitor and a TV; plaster masks",
@@ -151,7 +163,8 @@ DOMAINS = {
                 "mask_3d": MaskInstrument(saturation=0.5, smoothing=1.5, sheen=0.1, tint=(0.97, 0.95, 0.93)),
                 "partial_eyes": _print(lpi=50, face_width_in=3.0, saturation=0.65, paper_texture=0.07, bend=0.4),
             },
-            moire=Moire(angle=120.0, period=(5.0, 7.0), contrast=0.78)),
+            moire=Moire(angle=120.0, period=(5.0, 7.0), contrast=0.85),
+            clutter=0.75),
     ]
 }
 
@@ -208,10 +221,12 @@ def _smooth_noise(size: int, cells: int, rng: np.random.Generator) -> np.ndarray
     return cv2.resize(grid, (size, size), interpolation=cv2.INTER_CUBIC)
 
 
-def _session(domain: CaptureDomain, size: int, rng: np.random.Generator) -> _Session:
+def _session(domain: CaptureDomain, size: int, rng: np.random.Generator, clutter: float = 0.0) -> _Session:
     """Draw a room: a wall of one or two of the domain's colours, with a soft edge between them
     (a door frame, a shelf, a window) and some mottle, lit by the domain's light at a random level,
-    brighter on one side. Everything in it is smooth, so it is made at 64 px and enlarged."""
+    brighter on one side. The wall and light are smooth, so they are made at 64 px and enlarged; the
+    room is then furnished at strength ``clutter`` (`_furnish`, from a stream of its own: the same
+    ``rng`` draws the same room, light and person with and without furniture)."""
     low = 64
     y, x = (grid / low - 0.5 for grid in pixel_grid(low))
     palette = np.asarray(domain.backgrounds, dtype=np.float32)
@@ -227,8 +242,33 @@ def _session(domain: CaptureDomain, size: int, rng: np.random.Generator) -> _Ses
     direction = np.array([np.cos(light_angle) * strength, np.sin(light_angle) * strength, 1.0])
     light = (gradient[..., None] * level * tint).astype(np.float32)
     light = _up(light, size)
-    return _Session(_up(srgb_to_linear(wall), size), light, direction / np.linalg.norm(direction),
-                    light.mean(axis=(0, 1)))
+    background = _up(srgb_to_linear(wall), size)
+    if clutter > 0:
+        background = _furnish(background, domain, clutter, rng.spawn(1)[0])
+    return _Session(background, light, direction / np.linalg.norm(direction), light.mean(axis=(0, 1)))
+
+
+def _furnish(wall: np.ndarray, domain: CaptureDomain, clutter: float, rng: np.random.Generator) -> np.ndarray:
+    """Put things in a room (linear (R, R, 3) ``wall``): Poisson(``clutter`` · ``domain.clutter``)
+    objects (shelves, frames, posters, furniture: slightly tilted rectangles in the domain's colours,
+    with sharp edges), then a fine texture (wallpaper, fabric, plaster, foliage) of random strength up
+    to 0.125 · ``clutter``."""
+    size = wall.shape[0]
+    palette = srgb_to_linear(np.asarray(domain.backgrounds, dtype=np.float32))
+    y, x = (grid / size for grid in pixel_grid(size))
+    for _ in range(rng.poisson(clutter * domain.clutter)):
+        (cx, cy), (half_width, half_height) = rng.uniform(0, 1, 2), rng.uniform(0.03, 0.4, 2)
+        tilt = rng.uniform(-0.2, 0.2)
+        u = (x - cx) * np.cos(tilt) + (y - cy) * np.sin(tilt)
+        v = -(x - cx) * np.sin(tilt) + (y - cy) * np.cos(tilt)
+        outside = np.maximum(np.abs(u) / half_width, np.abs(v) / half_height) - 1  # > 0 outside the object
+        inside = np.clip(0.5 - outside * min(half_width, half_height) * size, 0, 1)  # a one-pixel soft edge
+        colour = palette[rng.integers(len(palette))] * np.exp(0.4 * rng.standard_normal(3))
+        wall = wall * (1 - inside[..., None]) + colour * inside[..., None]
+    amount = clutter * rng.uniform(0, 0.125)
+    texture = cv2.GaussianBlur(rng.standard_normal((size, size)).astype(np.float32), (0, 0), rng.uniform(0.7, 2.5))
+    texture /= texture.std() + 1e-6
+    return np.clip(wall * (1 + amount * texture)[..., None], 0, 1).astype(np.float32)
 
 
 def _up(image: np.ndarray, size: int) -> np.ndarray:
@@ -282,7 +322,7 @@ def _live_radiance(image, landmarks, posed, session: _Session, size: int, rng: n
 
 
 def _source_capture(image, landmarks, domain: CaptureDomain, rng: np.random.Generator, frontal: bool = False,
-                    clip: dict | None = None, move=(0.0, 0.0, 0.0, (0.0, 0.0))):
+                    clip: dict | None = None, move=(0.0, 0.0, 0.0, (0.0, 0.0)), clutter: float = 0.0):
     """The photo the attacker prints or replays: another session, pose, light and camera. sRGB (c, c, 3).
 
     A replayed *video* is a clip of such captures (``clip`` shared): one session and camera, the
@@ -295,7 +335,7 @@ def _source_capture(image, landmarks, domain: CaptureDomain, rng: np.random.Gene
     posed = pose_landmarks(landmarks, yaw + move[0], pitch + move[1], roll + move[2], move[3], blink=blink,
                            frame_size=image.shape[0])
     size = RENDER_OVERSAMPLE * pixels
-    session = once(clip, "session", lambda: _session(domain, size, rng))
+    session = once(clip, "session", lambda: _session(domain, size, rng, clutter))
     radiance, _ = _live_radiance(image, landmarks, posed, session, size, rng, clip=clip)
     return capture(radiance, camera, pixels, rng, session.illuminant, clip).astype(np.float32) / 255
 
@@ -359,14 +399,17 @@ def _fringes(spec: Moire, strength: float, rng: np.random.Generator) -> dict:
 
 def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, domain: CaptureDomain | str,
                         rng: np.random.Generator, num_frames: int = 1, difficulty: float = 0.0,
-                        map_size: int | None = None, motion: float = 1.0, moire: float = 0.0) -> Presentation:
+                        map_size: int | None = None, motion: float = 1.0, moire: float = 0.0,
+                        clutter: float = 0.0, colour_managed: bool = False) -> Presentation:
     """Render one presentation of the face ``image`` (S x S RGB uint8 with its landmarks).
 
     The frames come out at S x S: the camera captures at its own resolution (``Camera.face_pixels``
     for S = 64, scaled with S) and the face crop is resized to S. Depth maps are ``map_size``
     (default S // 4) square. ``moire`` scales the domain's colour moiré on prints and screens
     (``CaptureDomain.moire``; 0: none). Its draws come from a stream of their own, so the same
-    ``rng`` renders the same presentation with and without fringes.
+    ``rng`` renders the same presentation with and without fringes. ``clutter`` furnishes the rooms
+    (the live room and the one in the attack's photo; 0: bare walls), from streams of their own too.
+    ``colour_managed`` calibrates the prints' tones (``faslearn.data.attacks.print_medium``).
     """
     if isinstance(domain, str):
         if domain not in DOMAINS:
@@ -378,12 +421,14 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
         raise ValueError(f"image must be a square RGB array (S, S, 3), got shape {image.shape}")
     if moire < 0:
         raise ValueError(f"moire must be >= 0, got {moire}")
+    if clutter < 0:
+        raise ValueError(f"clutter must be >= 0, got {clutter}")
     small = image.shape[0]
     map_size = map_size or small // 4
     camera = domain.camera
     sensor = int(round(rng.integers(camera.face_pixels[0], camera.face_pixels[1] + 1) * max(1.0, small / 64)))
     size = RENDER_OVERSAMPLE * sensor
-    session = _session(domain, size, rng)
+    session = _session(domain, size, rng, clutter)
     head = head_motion(num_frames, rng, amplitude=motion)
     camera_shake = 0.003 * rng.standard_normal((num_frames, 2))  # the same for every presentation kind
     zeros = np.zeros((map_size, map_size), dtype=np.float32)
@@ -417,8 +462,8 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
     if kind in ("live", "mask"):
         mask_texture = None
         if kind == "mask":
-            source = cv2.resize(_source_capture(image, landmarks, domain, rng, frontal=True), (small, small),
-                                interpolation=cv2.INTER_AREA)
+            source = cv2.resize(_source_capture(image, landmarks, domain, rng, frontal=True, clutter=clutter),
+                                (small, small), interpolation=cv2.INTER_AREA)
         for t in range(num_frames):
             points = posed(t, blink=kind == "live")
             if kind == "mask":  # the printed shell moves with the head; the wearer's eyes show through
@@ -442,9 +487,9 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
     plane = plane_motion(num_frames, rng, amplitude=motion * (0.5 if kind == "replay" else 1.0))
     screen_dimming = np.sqrt(session.light.mean())  # auto-brightness: a screen dims in a dim room
     still = None if kind == "replay" else _up(_source_capture(image, landmarks, domain, rng,
-                                                              frontal=kind == "partial"), size)
+                                                              frontal=kind == "partial", clutter=clutter), size)
     if kind in ("print", "partial"):  # printed once, moves rigidly
-        flat, specular = print_medium(still, instrument, rng, period, visibility)
+        flat, specular = print_medium(still, instrument, rng, period, visibility, colour_managed)
         flat = flat * session.light
         flat_specular = specular
         if kind == "partial":
@@ -457,7 +502,8 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
             move = (0.0, 0.0, 0.0, (0.0, 0.0)) if t == 0 else tuple(
                 getattr(source_motion, axis)[t] - getattr(source_motion, axis)[0]
                 for axis in ("yaw", "pitch", "roll", "shift"))
-            content = _up(_source_capture(image, landmarks, domain, rng, clip=source_clip, move=move), size)
+            content = _up(_source_capture(image, landmarks, domain, rng, clip=source_clip, move=move,
+                                                   clutter=clutter), size)
             flat, flat_specular = screen_medium(content, instrument, rng, period, visibility, flicker_phase=2.6 * t,
                                                 clip=clip)
             flat = flat * screen_dimming

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from faslearn.checkpoints import file_sha256, load_weights
+from faslearn.data.datasets import RENDER_SETTINGS
 
 FOLDER = Path(__file__).parent
 SWEEP = "notebooks/training/configs/course_sweep.yaml"
@@ -35,7 +36,7 @@ REGISTRY = {
     },
     "two_stream_sweep": {
         "path": "two_stream_sweep_results.json",
-        "sha256": "533ff074da7f8bfb92a259d64a533ad0ad0d3d30d4445c8762549097ac889d0a",
+        "sha256": "e23c8f63d030f4ff90d483e7547a8da70edfe7306854a19a4184572fd3050808",
         "made_by": {
             "notebook": "notebooks/training/train_two_stream.ipynb",
             "parameters": f"every run of {TWO_STREAM_SWEEP}",
@@ -45,7 +46,7 @@ REGISTRY = {
     },
     "dfg_pool_size": {
         "path": "dfg_pool_size_results.json",
-        "sha256": "7d8ff3619697323a1976ebb74c066dc916e437854c3447d9dd7b40378b2dfb9b",
+        "sha256": "d921f54ceb818d6740228579ed7b6543a36cffb5f4b29acabf6c3571823fdfaf",
         "made_by": {
             "notebook": "notebooks/training/train_dfg.ipynb",
             "parameters": f"every run of {DFG_POOL_SIZE}",
@@ -74,16 +75,17 @@ REGISTRY = {
             "autoencoder/diffusion_pytorch_model.safetensors": "56ae419c1c05035bdf204f5343620b53573956b1175c79ccc7d1722d673ad5b6",
             "identity/config.json": "4345aa421b8886f23352fe1baed9c43c2fbeebd4d3b20f9f79cb67fa0b82c005",
             "identity/model.safetensors": "1d80f9b546a32ae4d3273eb6d2b5ee6899b92069920db03e57e60c67348eda59",
-            "results.json": "eff87e3e6e179830fa8183039798336bc463969d6976be9cad945ba78f220468",
+            "results.json": "e0dd60a3601efee05288103e2cd5325143439c9cf80e056959813a8b632a0471",
             "scheduler/scheduler_config.json": "28d1a009dfa466938be057413130d37105fb555c44c7c403af4cbdb4c3194f5c",
             "unet/config.json": "eab0da79d30139065a8802e6aa3230b1c6b83c27f4fd1cb2ad04032d27395012",
             "unet/diffusion_pytorch_model.safetensors": "208b4fc214cf766478edc44a168eaae856bb2896a4aa3ccc9bc36bcb2ec24002"
         },
         "made_by": {
             "notebook": "notebooks/training/train_dfg.ipynb",
-            "parameters": {"image_size": 64, "pool_identities": 0, "views_per_identity": 8, "pool_folder": "", "identities_per_domain": 150, "difficulty": 0.5, "moire": 0.0, "identity_encoder": "train", "identity_steps": 800, "identity_width": 32, "autoencoder_path": "", "autoencoder_width": 32, "latent_channels": 4, "downsample": 4, "autoencoder_steps": 2000, "autoencoder_batch_size": 16, "autoencoder_lr": 0.001, "unet_width": 32, "unet_steps": 4000, "batch_size": 32, "lr": 0.0005, "weight_decay": 0.01, "ema_decay": 0.999, "warmup": 200, "condition_dropout": 0.15, "diffusion_steps": 1000, "eval_images": 240, "eval_strength": 0.6, "eval_ddim_steps": 20, "device": "auto", "mixed_precision": "no", "output_dir": "/work/main/runs/dfg_teaching", "seed": 0, "cpu_threads": 2},
+            "parameters": {"image_size": 64, "pool_identities": 0, "views_per_identity": 8, "pool_folder": "", "identities_per_domain": 150, "difficulty": 0.5, "moire": 0.0, "clutter": 0.0, "colour_managed": False, "identity_encoder": "train", "identity_steps": 800, "identity_width": 32, "autoencoder_path": "", "autoencoder_width": 32, "latent_channels": 4, "downsample": 4, "autoencoder_steps": 2000, "autoencoder_batch_size": 16, "autoencoder_lr": 0.001, "unet_width": 32, "unet_steps": 4000, "batch_size": 32, "lr": 0.0005, "weight_decay": 0.01, "ema_decay": 0.999, "warmup": 200, "condition_dropout": 0.15, "diffusion_steps": 1000, "eval_images": 240, "eval_strength": 0.6, "eval_ddim_steps": 20, "device": "auto", "mixed_precision": "no", "output_dir": "/work/main/runs/dfg_teaching", "seed": 0, "cpu_threads": 2},
             "command": "papermill notebooks/training/train_dfg.ipynb runs/dfg_teaching/train_dfg.ipynb "
                        "-p output_dir $PWD/runs/dfg_teaching -p cpu_threads 2 -p difficulty 0.5 -p moire 0.0 "
+                       "-p clutter 0.0 -p colour_managed False "
                        "--cwd notebooks/training, then "
                        "runs/dfg_teaching/dfg/ and results.json copied here (1,968 s of UNet training on 2 CPU cores)",
         },
@@ -149,12 +151,14 @@ def load_results(name: str = "course_sweep") -> dict:
 
 
 def benchmark_settings(name: str) -> dict:
-    """The course-benchmark settings (``difficulty``, ``moire``) that the shipped entry ``name`` was made
-    on, read from how it was made: ``make_benchmark(**benchmark_settings(name))`` renders the world its runs
-    saw. The two-stream and DFG results predate the domains' colour moiré, so notebooks 03 and 04 use this."""
+    """The course-benchmark settings (``faslearn.data.datasets.RENDER_SETTINGS``: difficulty, moiré, clutter,
+    colour management) that the shipped entry ``name`` was made on, read from how it was made:
+    ``make_benchmark(**benchmark_settings(name))`` renders the world its runs saw. The two-stream and DFG
+    results predate the domains' colour moiré, furnished rooms and colour-managed prints, so notebooks 03
+    and 04 use this."""
     if name not in REGISTRY:
         raise ValueError(f"unknown pretrained entry {name!r}; expected one of {list(REGISTRY)}")
     made = REGISTRY[name]["made_by"]["parameters"]  # a run's parameters (a DFG's equal its record's) ...
     if isinstance(made, str):  # ... or a sweep's: the defaults of its config
         made = load_results(name)["config"]["defaults"]
-    return {key: made[key] for key in ("difficulty", "moire")}
+    return {key: made[key] for key in RENDER_SETTINGS}
