@@ -26,7 +26,7 @@ DFG_POOL_SIZE = "notebooks/training/configs/dfg_pool_size.yaml"
 REGISTRY = {
     "course_sweep": {
         "path": "course_sweep_results.json",
-        "sha256": "60f3fa6194cb73a5094361be8a58ef733ef0e5a3cb3380e62e99ec4d9156f386",
+        "sha256": "6a0f15026800d65a877ce9859d9b0ae3eee7b4614106e18570403778d4dc860e",
         "made_by": {
             "notebook": "notebooks/training/train_cdcn.ipynb",
             "parameters": f"every run of {SWEEP}",
@@ -56,13 +56,14 @@ REGISTRY = {
     },
     "cdcn_night_leave_one_out": {
         "path": "cdcn_theta0.7_width0.25_map16_night_leave_one_out_seed0.safetensors",
-        "sha256": "540795c2db1c310aa1197376c7091a3afdbaf2738fe0a6d5f8863b3d1e253134",
+        "sha256": "16e41524ba16f9a32d675d639b28708d2512763b4a899999f9486462bab5afaf",
         "model": {"class": "CDCN", "theta": 0.7, "width": 0.25, "map_size": 16},
         "made_by": {
             "notebook": "notebooks/training/train_cdcn.ipynb",
             "parameters": {"model": "cdcn", "theta": 0.7, "width": 0.25, "image_size": 64, "epochs": 10,
                            "batch_size": 16, "lr": 0.001, "augment": True, "dataset": "faslearn",
                            "protocol": "leave_one_out", "target": "night", "difficulty": 1.0, "moire": 1.0,
+                           "clutter": 1.0, "colour_managed": True,
                            "device": "cpu", "max_train_samples": 540, "cpu_threads": 1, "seed": 0},
             "command": f"python scripts/run_sweep.py {SWEEP}, then "
                        "runs/sweep/cdcn-leave_one_out-night-theta0.7-width0.25-seed0/model.safetensors",
