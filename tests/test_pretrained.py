@@ -75,7 +75,7 @@ def test_each_entry_names_the_benchmark_it_was_made_on():
     """The course sweep and its CDCN were made on today's default benchmark; the two-stream and DFG results
     on the one before the domains' moiré, furnished rooms and colour-managed prints, and every run of their
     records says so."""
-    today = {key: getattr(BenchmarkConfig, key) for key in ("difficulty", "moire", "clutter", "colour_managed")}
+    today = BenchmarkConfig().render_settings()
     earlier = {"difficulty": 0.5, "moire": 0.0, "clutter": 0.0, "colour_managed": False}
     for name, world in (("course_sweep", today), (CHECKPOINT, today), ("two_stream_sweep", earlier),
                         ("dfg_pool_size", earlier), ("dfg_teaching", earlier)):
