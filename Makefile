@@ -20,7 +20,7 @@ NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9]*.ipynb))
 BENCHMARKS := $(sort $(filter-out benchmarks/_%,$(wildcard benchmarks/*.py)))  # _timing.py: shared code
 
 .DEFAULT_GOAL := help
-.PHONY: help install course test test-unit test-notebooks test-notebooks-native test-notebooks-baseline spread outputs lab benchmarks clean
+.PHONY: help install course test test-unit test-notebooks test-notebooks-native test-notebooks-baseline test-notebooks-path spread outputs lab benchmarks clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -43,8 +43,11 @@ course: install ## run every teaching notebook headless into runs/course-<time>/
 
 test: test-unit test-notebooks ## both checks below (`make -k test` runs the second if the first fails)
 
+# Every check runs under a wall-clock limit (scripts/with_limit.py): it may fail, it never hangs.
+LIMIT = $(BIN)/python scripts/with_limit.py
+
 test-unit: install ## unit tests, plus papermill smoke runs of notebooks/training/*.ipynb
-	$(BIN)/python -m pytest
+	$(LIMIT) 2400 -- $(BIN)/python -m pytest
 
 # nbval, with the cell markers described in tests/portability.py (README, "Tests")
 NBVAL = $(BIN)/python -m pytest -p tests.conftest --nbval --nbval-current-env \
@@ -56,14 +59,22 @@ test-notebooks-native: install ## nbval on this CPU's own code paths
 ifeq ($(strip $(NOTEBOOKS)),)
 	@echo "no notebooks/[0-9]*.ipynb yet: nothing for nbval to compare"
 else
-	$(NBVAL) $(NOTEBOOKS)
+	$(LIMIT) 1800 -- $(NBVAL) $(NOTEBOOKS)
 endif
 
 # Again with NumPy, OpenCV and PyTorch forced off their AVX2/AVX-512 kernels and onto one thread,
 # rendering the benchmark afresh in a temporary cache: the arithmetic of another CPU, on this one.
 test-notebooks-baseline: install ## nbval on baseline CPU code paths, as another CPU would compute
 ifneq ($(strip $(NOTEBOOKS)),)
-	cache=$$(mktemp -d) && FASLEARN_CACHE=$$cache $(BIN)/python -m tests.portability baseline -- \
+	cache=$$(mktemp -d) && FASLEARN_CACHE=$$cache $(LIMIT) 2400 -- $(BIN)/python -m tests.portability baseline -- \
+		$(NBVAL) $(NOTEBOOKS); status=$$?; rm -rf $$cache; exit $$status
+endif
+
+# Any path of tests/portability.py, e.g. `make test-notebooks-path CPU_PATH=baseline_2threads` (a third arithmetic).
+CPU_PATH ?= baseline_2threads
+test-notebooks-path: install ## nbval on the CPU code path CPU_PATH (default baseline_2threads), fresh benchmark
+ifneq ($(strip $(NOTEBOOKS)),)
+	cache=$$(mktemp -d) && FASLEARN_CACHE=$$cache $(LIMIT) 2400 -- $(BIN)/python -m tests.portability $(CPU_PATH) -- \
 		$(NBVAL) $(NOTEBOOKS); status=$$?; rm -rf $$cache; exit $$status
 endif
 

@@ -12,7 +12,7 @@ import importlib
 __version__ = "0.1.0"
 _SUBMODULES = ("checkpoints", "data", "experiments", "losses", "metrics", "models", "pretrained", "runs", "train",
                "viz", "widgets")
-_UTILS = ("get_device", "seed_everything")
+_UTILS = ("get_device", "lesson", "seed_everything")
 __all__ = [*_SUBMODULES, *_UTILS]
 
 

@@ -59,8 +59,13 @@ def _read(path) -> tuple[dict, dict]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    with safe_open(str(path), framework="pt") as f:
-        return {k: f.get_tensor(k) for k in f.keys()}, f.metadata() or {}
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {k: f.get_tensor(k) for k in f.keys()}, f.metadata() or {}
+    except Exception as error:  # noqa: BLE001 - safetensors raises its own error types for a damaged file
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(f"{path} is not a valid faslearn checkpoint: {reason} "
+                         "(expected a safetensors file written by save_checkpoint)") from None
 
 
 def _load_model_tensors(model, tensors: dict, path) -> None:

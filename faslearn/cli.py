@@ -25,17 +25,57 @@ from pathlib import Path
 import numpy as np
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (a clear usage error, exit status 2, otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a finite number (not nan or inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def opset(text: str) -> int:
+    """argparse type: an ONNX opset the exporter writes as asked (18 up to what the installed onnx knows)."""
+    from .export import supported_opsets
+
+    value = positive_int(text)
+    low, high = supported_opsets()
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"expected an ONNX opset from {low} to {high}, got {value}")
+    return value
 RUN_HELP = "folder of a finished training run, or cdcn_night_leave_one_out (the course's shipped CDCN)"
 
 
 def _crop_options(parser, size: int | None = 256, frames: int = 1) -> None:
     if size is not None:
-        parser.add_argument("--size", type=int, default=size, help=f"face crop side in pixels (default {size})")
-    parser.add_argument("--frames", type=int, default=frames, help=f"frames sampled per video (default {frames})")
+        parser.add_argument("--size", type=positive_int, default=size, help=f"face crop side in pixels (default {size})")
+    parser.add_argument("--frames", type=positive_int, default=frames, help=f"frames sampled per video (default {frames})")
     parser.add_argument("--scheme", choices=("uniform", "ssdg"), default="uniform", help="frame sampling (default uniform)")
     parser.add_argument("--detector", default="haar", help="face detector: haar (default), mediapipe or mtcnn")
     parser.add_argument("--cache", type=Path, help="crop cache folder (default $FASLEARN_CACHE/crops)")
-    parser.add_argument("--workers", type=int, default=1, help="processes that detect faces (default 1)")
+    parser.add_argument("--workers", type=positive_int, default=1, help="processes that detect faces (default 1)")
 
 
 def _dataset_arguments(parser) -> None:
@@ -48,8 +88,12 @@ def _dataset_arguments(parser) -> None:
 
 def _load_crops(args, size: int):
     from .data.real import load_crops
-    return load_crops(args.dataset, args.root, args.protocol, size=size, frames=args.frames, scheme=args.scheme,
-                      detector=args.detector, cache_dir=args.cache, workers=args.workers, progress=sys.stderr.isatty())
+    progress = sys.stderr.isatty()  # the bar only on a terminal; the report whatever stderr is
+    crops = load_crops(args.dataset, args.root, args.protocol, size=size, frames=args.frames, scheme=args.scheme,
+                       detector=args.detector, cache_dir=args.cache, workers=args.workers, progress=progress)
+    if not progress:  # (with progress on, prepare_crops printed it)
+        print(crops.report())
+    return crops
 
 
 def prepare(args) -> int:
@@ -124,16 +168,61 @@ def _inputs(source: str, video_frames: int):
         files = [path]
     else:
         raise FileNotFoundError(f"{path} not found; expected an image, a folder of images, a video or a webcam index")
-    for file in files:
+    for file in files:  # one unreadable file is reported (a ValueError in place of the frame); the rest go on
         if file.suffix.lower() in IMAGE_SUFFIXES:
-            image = cv2.imread(str(file), cv2.IMREAD_COLOR)
-            if image is None:
-                raise ValueError(f"{file} cannot be read as an image; expected a JPEG, PNG or BMP file")
-            yield file.name, file.name, cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+            try:
+                yield file.name, file.name, read_image(file)
+            except ValueError as error:
+                yield file.name, file.name, error
         else:
-            frames = read_video(file)
+            try:
+                frames = read_video(file)
+            except (OSError, ValueError) as error:
+                yield file.name, file.name, ValueError(str(error))
+                continue
             for t in np.unique(np.round(np.linspace(0, len(frames) - 1, video_frames)).astype(int)):
                 yield file.name, f"{file.name}#{t}", frames[t]
+
+
+def read_image(path: Path) -> np.ndarray:
+    """An RGB image file as uint8 (H, W, 3); ValueError naming the file if it is unreadable or truncated.
+
+    OpenCV decodes a truncated JPEG with only libjpeg's warning on stderr, so the file is first decoded in
+    full by Pillow, which refuses one that ends early.
+    """
+    import cv2
+    from PIL import Image, UnidentifiedImageError
+
+    expected = "expected a complete JPEG, PNG or BMP file"
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except UnidentifiedImageError:
+        raise ValueError(f"{path} cannot be read as an image; {expected}") from None
+    except OSError as error:  # Pillow: "image file is truncated (...)"
+        raise ValueError(f"{path} is damaged ({error}); {expected}") from None
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # as before: OpenCV applies the EXIF orientation
+    if image is None:
+        raise ValueError(f"{path} cannot be read as an image; {expected}")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def output_folder(path: Path, option: str) -> Path:
+    """Create the folder ``path`` (and its parents) for an option's outputs; one clear line if it cannot be."""
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {path} is a file; expected a folder (created if missing)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"{option} {path}: cannot create the folder ({error.strerror or error})") from None
+    return path
+
+
+def drawing_name(name: str) -> str:
+    """The file a drawing of input ``name`` goes to: photo.jpg -> photo.faslearn.jpg, clip.mp4#3 ->
+    clip.frame3.faslearn.jpg."""
+    file, _, frame = name.partition("#")
+    return f"{Path(file).stem}{f'.frame{frame}' if frame else ''}.faslearn.jpg"
 
 
 def predict(args) -> int:
@@ -148,14 +237,19 @@ def predict(args) -> int:
         raise ValueError(f"{args.run}/results.json holds no dev threshold; pass --threshold")
     detector = get_detector(args.detector)
     if args.draw:
-        args.draw.mkdir(parents=True, exist_ok=True)
+        output_folder(args.draw, "--draw")
 
     def decision(score) -> str:
         return "bona fide" if score >= threshold else "attack"
 
     print(f"{'input':<28}{'face':>5}{'box (x, y, w, h)':>24}{'score':>10}  decision (threshold {threshold:.4f})")
     first_face_scores = {}  # input -> scores of its largest face, frame by frame
+    failed, drawn_names = {}, set()  # input -> why it was not scored or drawn; drawings written by this run
     for source, name, image in _inputs(args.input, args.video_frames):
+        if isinstance(image, Exception):
+            failed[name] = str(image)
+            print(f"{name:<28}    -  unreadable (listed at the end)")
+            continue
         faces = detector.detect(image)[: args.max_faces]
         if not faces:
             print(f"{name:<28}    -  no face found")
@@ -172,11 +266,24 @@ def predict(args) -> int:
             cv2.putText(drawn, f"{decision(score)} {score:.2f}", (x, max(12, y - 4)), cv2.FONT_HERSHEY_SIMPLEX,
                         0.45, colour, 1, cv2.LINE_AA)
         if args.draw:
-            cv2.imwrite(str(args.draw / (name.replace("#", "_") + ".jpg")), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
+            target = args.draw / drawing_name(name)
+            if target in drawn_names:  # two inputs with one stem (photo.jpg, photo.png): keep the suffix
+                target = args.draw / f"{name.replace('#', '.frame')}.faslearn.jpg"
+            if target.exists() and not args.overwrite:
+                failed[name] = f"the drawing {target} exists already; pass --overwrite to replace it"
+            elif not cv2.imwrite(str(target), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR)):
+                failed[name] = f"the drawing {target} could not be written"
+            drawn_names.add(target)
     for source, scores in first_face_scores.items():
         if len(scores) > 1:  # a video: its score is the mean over frames, as in evaluation
             print(f"{source}: mean score of the main face over {len(scores)} frames {np.mean(scores):.4f}  "
                   f"{decision(np.mean(scores))}")
+    for name, reason in failed.items():
+        print(f"faslearn predict: {name}: {reason}", file=sys.stderr)
+    if failed:
+        print(f"faslearn predict: {len(failed)} input(s) not scored or not drawn (above); the others were",
+              file=sys.stderr)
+        return 1
     if not first_face_scores:
         print(f"no face found in {args.input}", file=sys.stderr)
         return 1
@@ -189,6 +296,9 @@ def export(args) -> int:
     from .export import export_onnx, onnx_parity
     from .runs import load_run
 
+    if args.output.exists() and not args.overwrite:
+        raise ValueError(f"{args.output} exists already; pass --overwrite to replace it")
+    output_folder(args.output.parent, "the output's folder")
     run = load_run(args.run)
     path = export_onnx(run.model, run.objective, args.output, run.image_size, opset=args.opset)
     print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB): image (N, 3, {run.image_size}, {run.image_size}) "
@@ -240,19 +350,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("run", help=RUN_HELP)
     sub.add_argument("input", help="an image, a folder of images, a video file, or a webcam index (0, 1, ...)")
     sub.add_argument("--detector", default="haar", help="face detector: haar (default), mediapipe or mtcnn")
-    sub.add_argument("--threshold", type=float, help="decision threshold (default: the run's dev EER threshold)")
-    sub.add_argument("--max-faces", type=int, default=5, help="faces scored per image (default 5)")
-    sub.add_argument("--video-frames", type=int, default=8, help="frames scored per video or webcam (default 8)")
-    sub.add_argument("--draw", type=Path, help="folder for copies of the inputs with the boxes and decisions drawn")
+    sub.add_argument("--threshold", type=finite_float, help="decision threshold (default: the run's dev EER threshold)")
+    sub.add_argument("--max-faces", type=positive_int, default=5, help="faces scored per image (default 5)")
+    sub.add_argument("--video-frames", type=positive_int, default=8, help="frames scored per video or webcam (default 8)")
+    sub.add_argument("--draw", type=Path, help="folder for copies of the inputs with the boxes and decisions drawn "
+                                               "(photo.jpg -> photo.faslearn.jpg)")
+    sub.add_argument("--overwrite", action="store_true", help="replace drawings that exist already")
 
     sub = commands.add_parser("export", help="export a trained run to ONNX (CDC folded), with a parity check",
                               description="Write image -> score (and the depth map for CDCN) as ONNX. Needs "
                                           'pip install "faslearn[onnx]".')
     sub.add_argument("run", help=RUN_HELP)
     sub.add_argument("output", type=Path, help="the .onnx file to write")
-    sub.add_argument("--opset", type=int, default=18, help="ONNX opset (default 18)")
+    sub.add_argument("--opset", type=opset, default=18, help="ONNX opset (default 18)")
     sub.add_argument("--check", action="store_true", help="compare onnxruntime with PyTorch on random faces")
-    sub.add_argument("--tolerance", type=float, default=1e-4, help="largest difference --check accepts (default 1e-4)")
+    sub.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
+    sub.add_argument("--tolerance", type=positive_float, default=1e-4, help="largest difference --check accepts (default 1e-4)")
     return parser
 
 

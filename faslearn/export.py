@@ -43,10 +43,22 @@ class Scorer(nn.Module):
         return (score, outputs) if self.objective is DEPTH else score
 
 
+def supported_opsets() -> tuple[int, int]:
+    """(lowest, highest) ONNX opset export_onnx writes as asked: torch.onnx's dynamo exporter starts at 18,
+    the installed onnx package knows up to its own latest."""
+    _require("onnx")
+    import onnx
+
+    return 18, int(onnx.defs.onnx_opset_version())
+
+
 def export_onnx(model: nn.Module, objective: Objective, path, image_size: int, opset: int = 18) -> Path:
     """Write ``model`` (CDC folded, eval mode) and its score rule to an ONNX file with a dynamic batch axis."""
     for module in ("onnx", "onnxscript"):
         _require(module)
+    low, high = supported_opsets()
+    if not (isinstance(opset, int) and low <= opset <= high):
+        raise ValueError(f"expected an ONNX opset from {low} to {high}, got {opset!r}")
     scorer = Scorer(fold_cdc(model), objective).eval()
     example = torch.zeros(2, 3, image_size, image_size)
     outputs = ["score", "depth"] if objective is DEPTH else ["score"]

@@ -64,7 +64,7 @@ def depth_score(pred_map: torch.Tensor) -> torch.Tensor:
 
 
 def multitask_loss(outputs: dict, targets: dict, lambdas=(1.0, 1.0, 1.0)) -> torch.Tensor:
-    """L = λ1 · L_depth + λ2 · L_cls + λ3 · L_ref  (the multi-task diagram of seeds/000).
+    """L = λ1 · L_depth + λ2 · L_cls + λ3 · L_ref  (the multi-task diagram of the article "Liveness Model Architectures").
 
     outputs: {"depth": (B, h, w), "logit": (B,) or (B, 1), "reflection": (B, C, h, w)}, as returned
     by faslearn.models.baselines.MultiTaskNet. targets: {"depth": like outputs["depth"],

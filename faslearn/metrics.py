@@ -38,13 +38,28 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def check_threshold(threshold) -> float:
+    """A decision threshold as a float; ValueError unless it is a number (inf allowed: accept nothing)."""
+    if not _is_number(threshold) or np.isnan(threshold):
+        raise ValueError(f"threshold must be a number, got {threshold!r}")
+    return float(threshold)
+
+
 def _validate(scores, labels=None, pai=None, *, both_classes=True, known_pais=None):
     """Check the inputs every metric shares; return ``(scores, labels, pai)`` as arrays.
 
     With labels, the returned ``pai`` names every bona fide sample "bona_fide" and, when ``pai``
     is None, every attack "attack".
     """
-    scores = np.asarray(scores, dtype=float)
+    try:
+        scores = np.asarray(scores, dtype=float)
+    except (TypeError, ValueError):
+        example = next((v for v in np.ravel(np.asarray(scores, dtype=object)) if not _is_number(v)), scores)
+        raise ValueError(f"scores must be numbers, got {example!r}") from None
     if scores.ndim != 1 or scores.size == 0:
         raise ValueError(f"scores must be a non-empty 1-D array, got shape {scores.shape}")
     if not np.isfinite(scores).all():
@@ -128,8 +143,7 @@ def pad_metrics(scores, labels, threshold, pai=None, *, known_pais=None) -> dict
     ``apcer_per_pai`` lists the species in order of first appearance.
     """
     scores, labels, pai = _validate(scores, labels, pai, known_pais=known_pais)
-    if np.isnan(threshold):
-        raise ValueError("threshold must be a number, got nan")
+    threshold = check_threshold(threshold)
     accepted = scores >= threshold
     attack = labels == 0
     species = dict.fromkeys(pai[attack])  # in order of first appearance

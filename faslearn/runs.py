@@ -73,6 +73,9 @@ class Run:
         if faces.ndim != 4 or faces.shape[1:] != (self.image_size, self.image_size, 3):
             raise ValueError(f"expected face crops of shape (N, {self.image_size}, {self.image_size}, 3), "
                              f"got {faces.shape}")
+        if faces.dtype != np.uint8:  # float crops in [-1, 1] or [0, 1] would be read as 0-255 and scored wrong
+            raise ValueError(f"expected uint8 RGB face crops (0-255), got {faces.dtype}; "
+                             "convert with (x * 255).round().astype(np.uint8) for crops in [0, 1]")
         self.model.eval()
         device = next(self.model.parameters()).device
         scores = [self.objective.score(self.model(to_tensor(faces[i:i + batch_size]).to(device)), {}).float().cpu()
@@ -96,6 +99,48 @@ def load_shipped_run(name: str = "cdcn_night_leave_one_out") -> Run:
     return Run(pretrained.FOLDER, parameters, model.eval(), objective, int(parameters["image_size"]), float(threshold))
 
 
+def read_results(path: Path) -> dict:
+    """A run's results.json, checked: the model's parameters and the threshold with the types and ranges a
+    Run needs. ValueError "<path> is not a valid faslearn run: <reason>" otherwise; the defaults of runs made
+    before a field was recorded are filled in (θ 0.7, width 1, depth maps a quarter of the input)."""
+    def invalid(reason: str) -> ValueError:
+        return ValueError(f"{path} is not a valid faslearn run: {reason} (expected the results.json of a "
+                          "train_cdcn.ipynb run)")
+
+    try:
+        results = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise invalid(f"not JSON ({error})") from None
+    if not isinstance(results, dict) or not isinstance(results.get("parameters"), dict):
+        raise invalid("no 'parameters' mapping")
+    parameters = dict(results["parameters"])
+    if parameters.get("model") not in MODELS:
+        raise invalid(f"parameters.model is {parameters.get('model')!r}, expected one of {list(MODELS)}")
+    parameters.setdefault("theta", 0.7)
+    parameters.setdefault("width", 1.0)
+
+    def number(value, name, low, high, integer=False):
+        ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok or not (low <= value <= high):
+            kind = "a whole number" if integer else "a number"
+            raise invalid(f"{name} is {value!r}, expected {kind} from {low} to {high}")
+        return value
+
+    parameters["image_size"] = number(parameters.get("image_size"), "parameters.image_size", 8, 4096, integer=True)
+    parameters["theta"] = float(number(parameters["theta"], "parameters.theta", 0.0, 1.0))
+    parameters["width"] = float(number(parameters["width"], "parameters.width", 1e-3, 64.0))
+    map_size = number(results.get("map_size", parameters["image_size"] // 4), "map_size", 1, 4096, integer=True)
+    metrics = results.get("metrics", {})
+    if not isinstance(metrics, dict):
+        raise invalid(f"metrics is {type(metrics).__name__}, expected a mapping")
+    threshold = metrics.get("threshold")
+    if threshold is not None:
+        threshold = float(number(threshold, "metrics.threshold", -np.inf, np.inf))
+        if not np.isfinite(threshold):
+            raise invalid(f"metrics.threshold is {threshold!r}, expected a finite number")
+    return {**results, "parameters": parameters, "map_size": map_size, "metrics": {**metrics, "threshold": threshold}}
+
+
 def load_run(folder) -> Run:
     """Rebuild a training run's model from ``results.json`` and load ``model.safetensors``; a name of
     ``SHIPPED_RUNS`` (that is not a folder here) gives the shipped model (``load_shipped_run``)."""
@@ -108,16 +153,9 @@ def load_run(folder) -> Run:
             raise FileNotFoundError(f"no {path.name} in {folder}: expected the output_dir of a finished "
                                     "train_cdcn.ipynb run (results.json and model.safetensors) or a shipped "
                                     f"model ({', '.join(SHIPPED_RUNS)})")
-    try:
-        results = json.loads(results_file.read_text())
-        parameters = results["parameters"]
-        name, image_size = parameters["model"], int(parameters["image_size"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"{results_file} is not a train_cdcn.ipynb results file ({error!r}); expected "
-                         "JSON with parameters.model and parameters.image_size") from None
-    # runs made before the depth-map side was recorded used the course default, a quarter of the input
-    map_size = results.get("map_size", image_size // 4)
-    model, objective = build_model(name, parameters.get("theta", 0.7), parameters.get("width", 1.0), map_size)
+    results = read_results(results_file)
+    parameters = results["parameters"]
+    model, objective = build_model(parameters["model"], parameters["theta"], parameters["width"], results["map_size"])
     load_weights(model, weights_file)
-    threshold = results.get("metrics", {}).get("threshold")
+    threshold, image_size = results["metrics"].get("threshold"), parameters["image_size"]
     return Run(folder, parameters, model.eval(), objective, image_size, threshold)

@@ -42,8 +42,10 @@ A run that scores no dev/test frames (train_dfg.ipynb) is kept as its ``results.
 float to 5 significant digits.
 """
 import argparse
+import difflib
 import itertools
 import json
+import keyword
 import os
 import sys
 import time
@@ -53,6 +55,59 @@ import numpy as np
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def read_config(path: Path) -> dict:
+    """The sweep config in ``path``, checked: a mapping that names a notebook, an output_root and a
+    non-empty grid of mappings (``defaults`` a mapping too, if given). ValueError, one line, otherwise."""
+    try:
+        config = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        at = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""
+        raise ValueError(f"{path} is not valid YAML{at}: {getattr(error, 'problem', None) or error}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"cannot read the sweep config {path}: {error}") from None
+    expected = "a mapping with notebook, output_root, defaults and grid"
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: expected {expected}, got {type(config).__name__ if config is not None else 'nothing'}")
+    missing = [key for key in ("notebook", "output_root", "grid") if key not in config]
+    if missing:
+        raise ValueError(f"{path}: expected {expected}; missing {', '.join(missing)}")
+    grid, defaults = config["grid"], config.get("defaults", {})
+    if not isinstance(grid, list) or not grid or not all(isinstance(entry, dict) and entry for entry in grid):
+        raise ValueError(f"{path}: grid must be a non-empty list of mappings (parameter: value or list of values)")
+    if not isinstance(defaults, dict):
+        raise ValueError(f"{path}: defaults must be a mapping of parameter: value, got {type(defaults).__name__}")
+    for key in ("notebook", "output_root"):
+        if not isinstance(config[key], str) or not config[key]:
+            raise ValueError(f"{path}: {key} must be a path, got {config[key]!r}")
+    return config
+
+
+def notebook_parameters(notebook: Path) -> set[str]:
+    """The names in the notebook's ``parameters`` cell: the list papermill's --help-notebook shows."""
+    import papermill
+
+    return set(papermill.inspect_notebook(str(notebook)))
+
+
+def check_parameter_names(config: dict, overrides: dict, known: set[str]) -> None:
+    """Every parameter a config or ``--set`` names must be a plain identifier that the notebook's
+    ``parameters`` cell defines: papermill writes ``name = value`` into the notebook, so a name that is
+    not checked is code. ValueError naming the key, where it came from and the nearest valid name."""
+    sources = [("--set", overrides), ("defaults", config.get("defaults", {}))]
+    sources += [(f"grid entry {i + 1}", entry) for i, entry in enumerate(config["grid"])]
+    for where, parameters in sources:
+        for key in parameters:
+            if not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key):
+                raise ValueError(f"{where}: {key!r} is not a parameter name (expected a Python identifier "
+                                 f"from the notebook's parameters cell)")
+            if key not in known:
+                near = difflib.get_close_matches(key, sorted(known), n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else ""
+                raise ValueError(f"{where}: unknown parameter {key!r}: the notebook's parameters cell has no "
+                                 f"such name{hint}")
 
 
 def expand(config: dict, overrides: dict | None = None) -> dict[str, dict]:
@@ -84,6 +139,12 @@ def run_name(p: dict, template: str | None = None) -> str:
             return _protocol_name(template.format(**p))
         except KeyError as missing:
             raise ValueError(f"run_name template {template!r} names {missing}, which no run parameter sets") from None
+    needed = ["model", "protocol", "seed"] + (["target"] if p.get("dataset", "faslearn") == "faslearn" else [])
+    needed += ["theta", "width"] if p.get("model") != "resnet18" else []
+    missing = [key for key in needed if key not in p]
+    if missing:
+        raise ValueError(f"a run sets no {', '.join(missing)}, which the default run name needs; set them in the "
+                         "config's defaults or grid, or give the config a run_name template")
     name = f"{p['model']}-{_protocol_name(p['protocol'])}"
     if p.get("dataset", "faslearn") == "faslearn":
         name += f"-{p['target']}"
@@ -155,6 +216,10 @@ def parse_overrides(pairs) -> dict:
 def run_all(config: dict, runs: dict[str, dict], kernel: str = "python3") -> None:
     import papermill  # here, not at the top: `faslearn --help` should not wait for it
 
+    from .kernels import steady_kernel_channels
+
+    steady_kernel_channels()  # papermill runs on nbclient: no run may wait forever on a reply
+
     notebook = repo_path(config["notebook"])
     root = repo_path(config["output_root"])
     if not notebook.is_file():
@@ -169,9 +234,13 @@ def run_all(config: dict, runs: dict[str, dict], kernel: str = "python3") -> Non
             continue
         folder.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        papermill.execute_notebook(notebook, folder / notebook.name,
-                                   parameters={**parameters, "output_dir": str(folder)},
-                                   cwd=notebook.parent, kernel_name=kernel, progress_bar=False)
+        try:
+            papermill.execute_notebook(notebook, folder / notebook.name,
+                                       parameters={**parameters, "output_dir": str(folder)},
+                                       cwd=notebook.parent, kernel_name=kernel, progress_bar=False)
+        except papermill.PapermillExecutionError as error:  # the notebook's own message, not 36 lines
+            raise SystemExit(f"[{i}/{len(runs)}] {name}: {error.ename}: {error.evalue} "
+                             f"(cell {error.exec_count}; the executed notebook is {folder / notebook.name})") from None
         result = json.loads((folder / "results.json").read_text())
         print(f"[{i}/{len(runs)}] {name}: {headline(result)} ({time.perf_counter() - start:.0f} s)", flush=True)
 
@@ -254,11 +323,17 @@ def run(args, parser: argparse.ArgumentParser) -> int:
     """Run (or list, or collect) the sweep that ``add_arguments`` parsed."""
     if not args.config.is_file():
         parser.error(f"expected a sweep YAML file, not found: {args.config}")
-    index, count = (int(n) for n in args.shard.split("/"))
-    if not 0 <= index < count:
-        parser.error(f"--shard must be i/n with 0 <= i < n, got {args.shard}")
+    index, sep, count = args.shard.partition("/")
+    if not (sep and index.strip().isdigit() and count.strip().isdigit() and int(index) < int(count)):
+        parser.error(f"--shard must be i/n with whole numbers 0 <= i < n, got {args.shard!r}")
+    index, count = int(index), int(count)
     try:
-        runs = expand(config := yaml.safe_load(args.config.read_text()), parse_overrides(args.overrides))
+        config, overrides = read_config(args.config), parse_overrides(args.overrides)
+        notebook = repo_path(config["notebook"])
+        if not notebook.is_file():
+            raise ValueError(f"the config names notebook {config['notebook']}, not found here or in {REPO}")
+        check_parameter_names(config, overrides, notebook_parameters(notebook))
+        runs = expand(config, overrides)
     except ValueError as error:
         parser.error(str(error))
     if not args.collect:

@@ -44,3 +44,20 @@ def as_json(value):
     if isinstance(value, (np.ndarray, list, tuple)):
         return [as_json(v) for v in value]
     return value.item() if isinstance(value, np.generic) else value
+
+
+LESSON_PREFIX = "lesson: "
+
+
+def lesson(statement: str, holds) -> bool:
+    """Print ``lesson: <statement>: True`` (or False) and return whether it holds.
+
+    A teaching notebook that trains on the learner's CPU cannot promise its digits: a few epochs take
+    another path on every CPU. It states what the numbers show instead, with a margin measured over
+    many seeds (``scripts/measure_lessons.py``), e.g.
+    ``fl.lesson("CDC's mean test HTER is at least 5 points below plain convolution's", plain - cdc >= 5)``.
+    A cell marked ``# NBVAL_LESSONS`` is checked on these lines alone, word for word (README, Tests).
+    """
+    holds = bool(holds)
+    print(f"{LESSON_PREFIX}{statement}: {holds}")
+    return holds

@@ -7,9 +7,11 @@ With no notebook paths the teaching notebooks ``notebooks/[0-9]*.ipynb`` are run
 Each notebook runs in its own fresh kernel with its own folder as the working directory, so
 relative paths behave as they do in JupyterLab. One line per notebook reports its wall time and
 the peak resident memory of the kernel (and of any process it started, e.g. DataLoader workers).
-The exit status is 1 if any notebook failed; the message names the notebook and the cell.
+Each notebook has a wall-clock limit (`--limit`, 900 s) that no wait inside it can outlast. The exit
+status is 1 if any notebook failed; the message names the notebook and the cell.
 """
 import argparse
+import asyncio
 import os
 import sys
 import threading
@@ -23,6 +25,10 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from nbconvert import HTMLExporter
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # this checkout's faslearn, installed or not
+from faslearn.kernels import steady_kernel_channels  # noqa: E402
+
+steady_kernel_channels()  # a widget cell must not leave nbclient waiting forever (faslearn/kernels.py)
 TEACHING_NOTEBOOKS = "notebooks/[0-9]*.ipynb"
 
 
@@ -60,8 +66,27 @@ class PeakMemory:
         self._thread.join()
 
 
-def execute(path: Path, timeout: int, kernel_name: str):
-    """Run ``path`` in a fresh kernel; return (notebook, seconds, peak bytes, failure message or None)."""
+async def within(coroutine, limit: float | None):
+    """Await ``coroutine``; past ``limit`` seconds cancel it (its clean-up runs) and raise TimeoutError."""
+    task = asyncio.ensure_future(coroutine)
+    done, _ = await asyncio.wait({task}, timeout=limit)
+    if task in done:
+        return task.result()
+    task.cancel()
+    try:
+        await task  # let nbclient shut the kernel down
+    except BaseException:  # noqa: BLE001 - whatever the cancelled run raises, the limit is the reason
+        pass
+    raise asyncio.TimeoutError
+
+
+def execute(path: Path, timeout: int, kernel_name: str, limit: float | None = None):
+    """Run ``path`` in a fresh kernel; return (notebook, seconds, peak bytes, failure message or None).
+
+    ``timeout`` bounds each cell (nbclient's own check); ``limit`` bounds the whole notebook by the wall
+    clock, whatever the kernel or nbclient is waiting for: past it the run is cancelled, the kernel shut
+    down, and the failure names the cell it was in.
+    """
     nb = nbformat.read(path, as_version=4)
     running = {}  # the cell being executed, to name it if the notebook fails
 
@@ -81,13 +106,16 @@ def execute(path: Path, timeout: int, kernel_name: str):
     start = time.perf_counter()
     with PeakMemory() as memory:
         try:
-            client.execute()
+            asyncio.run(within(client.async_execute(), limit))
         except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
             if isinstance(error, CellExecutionError):
                 reason = f"{error.ename}: {error.evalue}"
             else:
                 reason = type(error).__name__  # the kernel died (out of memory?) or a cell ran too long
             failure = f"cell {running.get('index')} ({running.get('first_line')!r}) raised {reason}"
+        except asyncio.TimeoutError:  # cancelled: async_execute's own clean-up has shut the kernel down
+            failure = (f"stopped after the notebook's limit of {limit:g} s, in cell {running.get('index')} "
+                       f"({running.get('first_line')!r})")
     return nb, time.perf_counter() - start, memory.peak_bytes, failure
 
 
@@ -98,6 +126,8 @@ def main(argv=None) -> int:
     where.add_argument("--inplace", action="store_true", help="store the new outputs in the notebooks themselves")
     where.add_argument("--out", type=Path, help="write executed copies and HTML renderings to this folder")
     parser.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell (default 600)")
+    parser.add_argument("--limit", type=float, default=900,
+                        help="wall-clock seconds allowed per notebook, whatever it waits for (default 900)")
     parser.add_argument("--kernel", default="python3", help="kernel name (default python3, i.e. this Python)")
     args = parser.parse_args(argv)
 
@@ -121,7 +151,7 @@ def main(argv=None) -> int:
         path = path.resolve()
         if sys.stdout.isatty():
             print(f"{path.name:<40} running", end="\r", flush=True)
-        nb, seconds, peak, failure = execute(path, args.timeout, args.kernel)
+        nb, seconds, peak, failure = execute(path, args.timeout, args.kernel, args.limit)
         total_seconds += seconds
         overall_peak = max(overall_peak, peak)
         if args.inplace:

@@ -11,7 +11,17 @@ import os
 
 import matplotlib
 
-from tests.portability import largest_difference, outputs_difference, read_slot, text_slots, tolerance, write_slot
+from tests.portability import (
+    is_lesson_cell,
+    largest_difference,
+    lesson_lines,
+    outputs_difference,
+    read_slot,
+    text_slots,
+    tolerance,
+    tolerance_refusal,
+    write_slot,
+)
 
 # Kernels started by nbval and papermill inherit this environment. A fixed hash seed keeps printed
 # set orders stable. Without MPLBACKEND, ipykernel picks its inline backend, so figures appear as
@@ -39,12 +49,49 @@ def pytest_collectstart(collector):
 
 
 def pytest_collection_modifyitems(items):
-    """Give every cell marked ``# NBVAL_NUMBERS_WITHIN x`` a comparison within that tolerance."""
+    """Compare cells marked ``# NBVAL_LESSONS`` on their lesson lines, ``# NBVAL_NUMBERS_WITHIN x`` within x.
+
+    A tolerance wider than a tenth of the printed range is refused: the cell fails with a message
+    that says to state a lesson instead (tests/portability.py).
+    """
     for item in items:
         cell = getattr(item, "cell", None)  # nbval's items carry their notebook cell
-        limit = tolerance(cell.source) if cell is not None and cell.cell_type == "code" else None
-        if limit is not None:
-            item.compare_outputs = _within_tolerance(item, limit)
+        if cell is None or cell.cell_type != "code":
+            continue
+        if is_lesson_cell(cell.source):
+            item.compare_outputs = _lessons_only(item)
+            continue
+        limit = tolerance(cell.source)
+        if limit is None:
+            continue
+        refusal = tolerance_refusal(cell.source, cell.outputs)
+        item.compare_outputs = _refused(item, refusal) if refusal else _within_tolerance(item, limit)
+
+
+def _refused(item, reason):
+    def compare(test, ref, skip_compare=None):
+        item.comparison_traceback = [reason]  # (nbval's own compare starts this list; it does not run here)
+        return False
+
+    return compare
+
+
+def _lessons_only(item):
+    """Compare the ``lesson: ...`` lines of the new and stored outputs, word for word; ignore the rest."""
+    def compare(test, ref, skip_compare=None):
+        item.comparison_traceback = []  # (nbval's own compare starts this list; it does not run here)
+        stored, new = lesson_lines(ref), lesson_lines(test)
+        if not stored:
+            item.comparison_traceback.append("NBVAL_LESSONS: the stored outputs state no lesson "
+                                             "(no line starts with 'lesson: '), so nothing would be checked")
+            return False
+        if new == stored:
+            return True
+        item.comparison_traceback.append("NBVAL_LESSONS: the lessons differ\n  stored: " + "\n          ".join(stored)
+                                         + "\n  now:    " + "\n          ".join(new or ["(none)"]))
+        return False
+
+    return compare
 
 
 def _within_tolerance(item, limit):

@@ -6,6 +6,10 @@ import nbformat
 import papermill
 from papermill.exceptions import PapermillExecutionError
 
+from faslearn.kernels import steady_kernel_channels
+
+steady_kernel_channels()  # as the sweep runner does: no smoke run may wait forever (faslearn/kernels.py)
+
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
 

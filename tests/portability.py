@@ -14,6 +14,18 @@ stored ones (whitespace runs aside, since a table's columns shift when a number 
 unit). Every other cell is compared exactly, as nbval does. Each tolerance is set from the spread
 measured across CPU code paths by ``scripts/measure_spread.py``; the README's Tests section has the rule.
 
+A tolerance is for numbers that rendering moves by a little. It may not exceed a tenth of the printed
+range, which the marker can state (``# NBVAL_NUMBERS_WITHIN 1.2 of 255``: gray levels) and which is
+otherwise the largest number the cell stored (100 in a table of percentages): a tolerance wide enough
+to pass any result a reader would call different checks nothing. Numbers that come from *training* on
+the learner's CPU are not compared at all. Such a cell starts with
+
+    # NBVAL_LESSONS
+
+prints its numbers for the reader, and states its lesson with ``fl.lesson(statement, holds)``, one line
+``lesson: <statement>: True`` each, with a margin measured over many seeds by
+``scripts/measure_lessons.py``; only those lines are compared, word for word.
+
 ``CPU_PATHS`` names the code paths CI runs the checks on. ``baseline`` forces every library off its
 optimised kernels (PyTorch's default kernels, NumPy without AVX2/AVX-512 dispatch, OpenCV without
 its dispatched SIMD and without Intel IPP) and onto one thread, which reproduces a different CPU's
@@ -26,7 +38,9 @@ import os
 import re
 import sys
 
-MARKER = re.compile(r"^\s*#\s*NBVAL_NUMBERS_WITHIN\s+([^\s:]+)", re.MULTILINE)
+MARKER = re.compile(r"^\s*#\s*NBVAL_NUMBERS_WITHIN\s+([^\s:]+)(?:\s+of\s+([^\s:]+))?", re.MULTILINE)
+LESSONS_MARKER = re.compile(r"^\s*#\s*NBVAL_LESSONS\b", re.MULTILINE)
+LESSON_PREFIX = "lesson: "  # what faslearn.utils.lesson prints before a statement
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 WHITESPACE = re.compile(r"[ \t]+")
 
@@ -43,6 +57,10 @@ CPU_PATHS = {
         "OPENBLAS_NUM_THREADS": "1",
     },
 }
+# A third arithmetic, for checks beyond `make test`: the baseline kernels on two threads, which changes
+# the order of every parallel sum (OpenBLAS's settings are left as the machine has them).
+CPU_PATHS["baseline_2threads"] = {**{k: v for k, v in CPU_PATHS["baseline"].items() if k != "OPENBLAS_NUM_THREADS"},
+                                  "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}
 
 
 def tolerance(source: str) -> float | None:
@@ -54,6 +72,42 @@ def tolerance(source: str) -> float | None:
     if not (value > 0 and math.isfinite(value)):
         raise ValueError(f"NBVAL_NUMBERS_WITHIN expects a positive number, got {match.group(1)!r}")
     return value
+
+
+def declared_range(source: str) -> float | None:
+    """The printed range a cell's ``# NBVAL_NUMBERS_WITHIN x of R`` states, or None."""
+    match = MARKER.search(source)
+    return float(match.group(2)) if match is not None and match.group(2) else None
+
+
+def tolerance_refusal(source: str, stored_outputs) -> str | None:
+    """Why a cell's tolerance is too wide to check anything, or None if it is within a tenth of its range."""
+    limit = tolerance(source)
+    if limit is None:
+        return None
+    scale = declared_range(source)
+    if scale is None:
+        numbers = []
+        for output_slot in text_slots(stored_outputs):
+            numbers += [abs(n) for n in split_numbers(read_slot(stored_outputs, output_slot))[1]]
+        scale = max(numbers, default=0.0)
+    if limit <= scale / 10:
+        return None
+    return (f"NBVAL_NUMBERS_WITHIN {limit:g} is more than a tenth of the printed range {scale:g}: a tolerance that "
+            "wide checks nothing. Numbers from training on the learner's CPU are not compared digit by digit: "
+            "mark the cell # NBVAL_LESSONS and state its lesson with fl.lesson (README, Tests)")
+
+
+def is_lesson_cell(source: str) -> bool:
+    """Whether a cell is marked ``# NBVAL_LESSONS`` (only its ``lesson: ...`` lines are compared)."""
+    return LESSONS_MARKER.search(source) is not None
+
+
+def lesson_lines(outputs) -> list[str]:
+    """The ``lesson: ...`` lines of a cell's compared text outputs, in order."""
+    outputs = coalesce_streams(outputs)
+    return [line.rstrip() for slot in text_slots(outputs) for line in read_slot(outputs, slot).splitlines()
+            if line.startswith(LESSON_PREFIX)]
 
 
 def split_numbers(text: str) -> tuple[str, list[float]]:

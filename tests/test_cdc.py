@@ -166,3 +166,23 @@ def test_multitask_width_scales_its_cdcn_backbone_only():
     assert MultiTaskNet("cdcn", width=0.5).backbone.out_channels == 3 * 64
     with pytest.raises(ValueError, match="width"):
         MultiTaskNet("resnet18", width=0.5)
+
+
+@pytest.mark.parametrize("theta", [1.5, -0.1, float("nan"), "0.7", None, True])
+def test_theta_outside_zero_one_or_not_a_number_is_refused(theta):
+    with pytest.raises(ValueError, match=r"theta must be a number in \[0, 1\]"):
+        Conv2dCD(3, 4, theta=theta)
+    with pytest.raises(ValueError, match=r"theta must be a number in \[0, 1\]"):
+        CDCN(theta=theta, width=0.25)
+
+
+@pytest.mark.parametrize("x, expected", [
+    (torch.zeros(1, 3, 2, 2), "at least 16x16 px, got 2x2"),
+    (torch.zeros(1, 3, 64, 64, dtype=torch.uint8), "expected floating-point images in [-1, 1], got torch.uint8"),
+    (torch.zeros(1, 3, 64, 64, dtype=torch.float64), "expected torch.float32 images (the model's dtype)"),
+    (torch.zeros(1, 1, 64, 64), "expected images of shape (B, 3, H, W), got (1, 1, 64, 64)"),
+])
+def test_cdcn_refuses_inputs_it_cannot_score_in_one_line(x, expected):
+    with pytest.raises(ValueError) as error:
+        CDCN(width=0.25, map_size=16)(x)
+    assert expected in str(error.value)

@@ -108,7 +108,103 @@ def test_predict_scores_each_face_and_draws_the_decision(tmp_path, capsys):
     x, y, w, h = (int(v) for v in line.split("(")[1].split(")")[0].split(","))
     assert 150 < x + w / 2 < 260 and 60 < y + h / 2 < 170  # the astronaut's face (Haar: 177, 66, 95, 95)
     assert line.endswith("bona fide")
-    assert (tmp_path / "drawn" / "astronaut.png.jpg").is_file()
+    assert (tmp_path / "drawn" / "astronaut.faslearn.jpg").is_file()
+
+
+def test_predict_on_a_folder_scores_the_good_files_on_both_sides_of_a_bad_one(tmp_path, capsys):
+    run = make_run(tmp_path / "run", threshold=-1e9)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    write_astronaut(folder / "a_first.png")
+    write_astronaut(folder / "c_last.jpg")
+    (folder / "b_broken.png").write_bytes(b"not an image at all")
+    whole = (folder / "c_last.jpg").read_bytes()
+    (folder / "d_truncated.jpg").write_bytes(whole[: len(whole) // 2])  # OpenCV alone would score half a photo
+    assert main(["predict", str(run), str(folder)]) == 1
+    captured = capsys.readouterr()
+    scored = {row.split()[0] for row in captured.out.splitlines() if row.endswith("bona fide")}
+    assert scored == {"a_first.png", "c_last.jpg"}
+    assert "b_broken.png cannot be read as an image" in captured.err
+    assert "d_truncated.jpg is damaged" in captured.err and "truncated" in captured.err
+    assert "2 input(s) not scored or not drawn" in captured.err
+
+
+def test_predict_never_overwrites_a_drawing_and_reports_an_unusable_draw_folder(tmp_path, capsys):
+    run = make_run(tmp_path / "run", threshold=-1e9)
+    image = write_astronaut(tmp_path / "astronaut.png")
+    drawn = tmp_path / "drawn"
+    assert main(["predict", str(run), str(image), "--draw", str(drawn)]) == 0
+    first = (drawn / "astronaut.faslearn.jpg").stat().st_mtime_ns
+    assert main(["predict", str(run), str(image), "--draw", str(drawn)]) == 1
+    assert "exists already; pass --overwrite" in capsys.readouterr().err
+    assert (drawn / "astronaut.faslearn.jpg").stat().st_mtime_ns == first
+    assert main(["predict", str(run), str(image), "--draw", str(drawn), "--overwrite"]) == 0
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    assert main(["predict", str(run), str(image), "--draw", str(blocker / "sub")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("faslearn predict: --draw ") and "cannot create the folder" in err
+
+
+@pytest.mark.parametrize("option, value", [("--max-faces", "0"), ("--max-faces", "-1"), ("--video-frames", "0"),
+                                           ("--video-frames", "-3"), ("--threshold", "nan"), ("--threshold", "abc")])
+def test_predict_refuses_options_outside_their_range(tmp_path, capsys, option, value):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", str(tmp_path / "run"), "photo.jpg", option, value])
+    assert exit_info.value.code == 2
+    assert f"argument {option}: expected a" in capsys.readouterr().err
+
+
+def test_train_refuses_a_shard_that_is_not_i_of_n(capsys):
+    config = REPO / "notebooks" / "training" / "configs" / "course_sweep.yaml"
+    for shard in ("abc", "2/2", "1/"):
+        err = train_error([str(config), "--shard", shard, "--dry-run"], capsys)
+        assert "--shard must be i/n with whole numbers" in err
+
+
+def test_export_refuses_an_unsupported_opset_and_an_existing_output(tmp_path, capsys):
+    pytest.importorskip("onnx")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", str(tmp_path / "run"), str(tmp_path / "m.onnx"), "--opset", "3"])
+    assert exit_info.value.code == 2 and "expected an ONNX opset from 18 to" in capsys.readouterr().err
+    run = make_run(tmp_path / "run")
+    (tmp_path / "m.onnx").write_bytes(b"mine")
+    assert main(["export", str(run), str(tmp_path / "m.onnx")]) == 1
+    assert "exists already; pass --overwrite" in capsys.readouterr().err
+    assert (tmp_path / "m.onnx").read_bytes() == b"mine"
+
+
+@pytest.mark.parametrize("damage", ["random bytes", "truncated"])
+def test_a_damaged_checkpoint_is_named_as_not_valid(tmp_path, capsys, damage):
+    run = make_run(tmp_path / "run")
+    weights = run / "model.safetensors"
+    whole = weights.read_bytes()
+    weights.write_bytes(np.random.default_rng(0).bytes(4096) if damage == "random bytes" else whole[:-100])
+    assert main(["predict", str(run), str(write_astronaut(tmp_path / "a.png"))]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"faslearn predict: {weights} is not a valid faslearn checkpoint: ")
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"metrics": []}, "metrics is list, expected a mapping"),
+    ({"parameters": {"model": "cdcn", "theta": "abc", "image_size": 32}}, "parameters.theta is 'abc'"),
+    ({"parameters": {"model": "cdcn", "theta": 1.5, "image_size": 32}}, "expected a number from 0.0 to 1.0"),
+    ({"parameters": {"model": "cdcn", "image_size": "32"}}, "parameters.image_size is '32'"),
+    ({"parameters": {"model": "vgg", "image_size": 32}}, "parameters.model is 'vgg'"),
+    ({"metrics": {"threshold": "high"}}, "metrics.threshold is 'high'"),
+    ({"parameters": []}, "no 'parameters' mapping"),
+])
+def test_a_results_file_with_wrong_types_is_named_as_not_a_valid_run(tmp_path, change, expected):
+    run = make_run(tmp_path / "run")
+    results = json.loads((run / "results.json").read_text())
+    (run / "results.json").write_text(json.dumps({**results, **change}))
+    with pytest.raises(ValueError, match="is not a valid faslearn run") as error:
+        fl.runs.load_run(run)
+    assert expected in str(error.value)
+    (run / "results.json").write_text("{not json")
+    with pytest.raises(ValueError, match="is not a valid faslearn run: not JSON"):
+        fl.runs.load_run(run)
 
 
 def test_predict_says_when_there_is_no_face(tmp_path, capsys):
@@ -161,6 +257,65 @@ def test_train_lists_the_runs_of_a_config_with_overrides(capsys):
         main(["train", str(config), "--set", "seed"])
 
 
+INJECTION = "__import__('os').system('touch pwned');x"
+
+
+def train_error(argv, capsys, cwd=None) -> str:
+    """The one-line message of `faslearn train ...` refused before anything runs (exit status 2)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", *argv])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("faslearn: error: ")
+    return err
+
+
+def sweep_config(folder: Path, text: str) -> Path:
+    path = folder / "sweep.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_parameter_name_that_is_code_is_refused_from_set_defaults_and_grid(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a command that ran would leave ./pwned here
+    config = REPO / "notebooks" / "training" / "configs" / "course_sweep.yaml"
+    err = train_error([str(config), "--set", f"{INJECTION}=1", "--dry-run"], capsys)
+    assert "--set" in err and "is not a parameter name" in err
+    head = "notebook: notebooks/training/train_cdcn.ipynb\noutput_root: runs/x\n"
+    key = json.dumps(INJECTION)  # a YAML key in quotes
+    err = train_error([str(sweep_config(tmp_path, f"{head}defaults:\n  {key}: 1\ngrid:\n  - seed: 0\n"))], capsys)
+    assert err.endswith(f"defaults: {INJECTION!r} is not a parameter name (expected a Python identifier "
+                        "from the notebook's parameters cell)")
+    err = train_error([str(sweep_config(tmp_path, f"{head}grid:\n  - seed: 0\n    {key}: 1\n"))], capsys)
+    assert "grid entry 1" in err and "is not a parameter name" in err
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_a_config_without_what_the_default_run_name_needs_is_one_line(tmp_path, capsys):
+    text = "notebook: notebooks/training/train_cdcn.ipynb\noutput_root: runs/x\ngrid:\n  - epochs: 1\n"
+    err = train_error([str(sweep_config(tmp_path, text)), "--dry-run"], capsys)
+    assert "a run sets no model, protocol, seed, target, theta, width" in err
+
+
+def test_an_unknown_parameter_is_named_with_the_nearest_valid_one_even_in_a_dry_run(capsys):
+    config = REPO / "notebooks" / "training" / "configs" / "course_sweep.yaml"
+    err = train_error([str(config), "--set", "epoch=1", "--dry-run"], capsys)
+    assert "unknown parameter 'epoch'" in err and "did you mean 'epochs'?" in err
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("notebook: [unclosed\n", "is not valid YAML (line"),
+    ("- a\n- b\n", "expected a mapping with notebook, output_root, defaults and grid, got list"),
+    ("", "got nothing"),
+    ("notebook: notebooks/training/train_cdcn.ipynb\noutput_root: runs/x\n", "missing grid"),
+    ("notebook: notebooks/training/train_cdcn.ipynb\noutput_root: runs/x\ngrid: []\n", "non-empty list of mappings"),
+    ("notebook: nowhere.ipynb\noutput_root: runs/x\ngrid:\n  - seed: 0\n", "names notebook nowhere.ipynb, not found"),
+])
+def test_a_malformed_sweep_config_is_one_line(tmp_path, capsys, text, expected):
+    err = train_error([str(sweep_config(tmp_path, text)), "--dry-run"], capsys)
+    assert expected in err
+
+
 @pytest.mark.papermill
 def test_train_cdcn_runs_on_a_real_dataset_layout(tmp_path):
     root = make_tree("oulu_npu", tmp_path / "OULU-NPU")
@@ -188,3 +343,23 @@ def test_train_two_stream_runs_on_a_cross_dataset_protocol(tmp_path):
     # the threshold from CASIA-FASD (the source), the test on the unseen Replay-Attack and its own instruments
     assert set(results["splits"]["test"]["pai"]) == {"bona_fide", "print", "mobile", "highdef"}
     assert set(results["splits"]["dev"]["pai"]) == {"bona_fide", "warped_print", "cut_print", "replay"}  # CASIA dev
+
+
+def test_run_score_refuses_float_faces_that_it_would_read_as_0_to_255(tmp_path):
+    run = fl.runs.load_run(make_run(tmp_path / "run"))
+    faces = np.zeros((2, 32, 32, 3), np.uint8)
+    assert run.score(faces).shape == (2,)
+    with pytest.raises(ValueError, match="expected uint8 RGB face crops"):
+        run.score(faces.astype(np.float32) / 127.5 - 1)
+
+
+@pytest.mark.papermill
+def test_a_training_run_with_an_invalid_parameter_ends_in_one_line(tmp_path, capsys):
+    config = sweep_config(tmp_path, f"notebook: {REPO / 'notebooks/training/train_cdcn.ipynb'}\n"
+                                    f"output_root: {tmp_path / 'runs'}\nrun_name: bad-clutter\n"
+                                    "grid:\n  - clutter: -1\n    epochs: 1\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", str(config)])
+    message = str(exit_info.value.code)  # SystemExit with a message: exit status 1, the message on stderr
+    assert message.startswith("[1/1] ") and "clutter" in message and "ValueError" in message
+    assert len(message.splitlines()) == 1 and "executed notebook is" in message

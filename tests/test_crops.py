@@ -169,6 +169,26 @@ def test_an_interrupted_run_keeps_what_it_did(recordings, tmp_path):
     assert detector.calls == 2 + 2 + 2  # photo, empty and half only
 
 
+def test_an_interrupted_run_counts_what_it_did_without_a_progress_bar(recordings, tmp_path, capsys):
+    with pytest.raises(KeyboardInterrupt):  # the bar is disabled (progress=False), as with stderr not a terminal
+        prepare_crops(recordings, tmp_path, size=SIZE, frames=FRAMES, detector=CountingDetector(stop_at=6),
+                      progress=False)
+    assert "interrupted: 2 of 7 recordings cropped and cached" in capsys.readouterr().out
+
+
+def test_a_replaced_source_file_is_cropped_again(files, tmp_path):
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(files["photo"].read_bytes())
+    first = prepare_crops([recording(photo, "toy/photo")], tmp_path / "cache", size=SIZE, frames=1, progress=False)
+    flipped = cv2.flip(cv2.imread(str(photo)), 1)  # another picture at the same path
+    cv2.imwrite(str(photo), flipped)
+    detector = CountingDetector()
+    second = prepare_crops([recording(photo, "toy/photo")], tmp_path / "cache", size=SIZE, frames=1,
+                           detector=detector, progress=False)
+    assert (second.prepared, second.cached) == (1, 0) and detector.calls == 1
+    assert not np.array_equal(first.frames, second.frames)
+
+
 def test_other_settings_give_fresh_crops(recordings, tmp_path):
     prepare_crops(recordings[:2], tmp_path, size=SIZE, frames=FRAMES, progress=False)
     for settings in (dict(size=32, frames=FRAMES), dict(size=SIZE, frames=1), dict(size=SIZE, frames=FRAMES, margin=0.5)):

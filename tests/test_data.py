@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+import faslearn as fl
 from faslearn.data import (ATTACKS, BONA_FIDE, DOMAINS, PRESENTATIONS, Camera, ClipDataset, FlipShift, FrameDataset,
                            benchmark_identities, capture, depth_map, load_faces, make_benchmark, pose_landmarks,
                            prepare_clips, rasterize, render_presentation, warp_face)
@@ -450,3 +451,23 @@ def test_frame_and_clip_datasets_work_with_dataloader_workers(small_benchmark):
     clips = ClipDataset(b, b.select("test"))
     item = clips[0]
     assert item["clip"].shape == (2, 3, 64, 64) and item["depth"].shape == (2, 16, 16)
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"num_frames": 0}, "num_frames must be a whole number >= 1, got 0"),
+    ({"num_frames": 2.5}, "num_frames must be a whole number >= 1, got 2.5"),
+    ({"landmarks": np.zeros((478, 2))}, "landmarks must be finite 3D points (N, 3)"),
+    ({"image": np.zeros((64, 64, 3), np.float32)}, "image must be a square RGB array (S, S, 3) of uint8"),
+])
+def test_render_presentation_refuses_what_it_cannot_render_in_one_line(change, expected):
+    image, landmarks = fl.data.load_faces("synthetic")[0]
+    arguments = {"image": image, "landmarks": landmarks, "num_frames": 1, **change}
+    with pytest.raises(ValueError) as error:
+        fl.data.render_presentation(arguments.pop("image"), arguments.pop("landmarks"), "bona_fide", "studio",
+                                    np.random.default_rng(0), **arguments)
+    assert expected in str(error.value)
+
+
+def test_load_recordings_without_a_root_names_what_it_expected():
+    with pytest.raises(ValueError, match="root must be the folder of your OULU-NPU copy, got None"):
+        fl.data.load_recordings("oulu_npu", None)

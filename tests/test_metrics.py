@@ -479,3 +479,74 @@ def test_bootstrap_ci_rejects_bad_input(call, message):
     with pytest.raises(ValueError, match=message) as error:
         call()
     assert "\n" not in str(error.value)
+
+
+# --- property: any scores, labels and threshold give either one clear ValueError or metrics in [0, 1]
+# that agree with a direct count ------------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ANY_FLOAT = st.floats(allow_nan=True, allow_infinity=True, width=64)
+SPECIES = ("print_1", "replay_1")
+
+
+@st.composite
+def scored_samples(draw):
+    n = draw(st.integers(1, 40))
+    scores = draw(st.lists(st.one_of(ANY_FLOAT, st.floats(-3, 3)), min_size=n, max_size=n))
+    labels = draw(st.lists(st.sampled_from([0, 1]), min_size=n, max_size=n))  # one class happens
+    pai = [None if label else draw(st.sampled_from(SPECIES)) for label in labels]
+    return np.array(scores), np.array(labels), pai, draw(st.one_of(ANY_FLOAT, st.floats(-3, 3)))
+
+
+def _well_formed(scores, labels, threshold=0.0):
+    return np.isfinite(scores).all() and 0 < labels.sum() < len(labels) and not np.isnan(threshold)
+
+
+@settings(max_examples=300, deadline=None)
+@given(scored_samples())
+def test_pad_metrics_is_a_clear_error_or_agrees_with_a_direct_count(sample):
+    scores, labels, pai, threshold = sample
+    try:
+        m = pad_metrics(scores, labels, threshold, pai)
+    except ValueError as error:
+        assert not _well_formed(scores, labels, threshold)
+        assert str(error) and "\n" not in str(error)
+        return
+    assert _well_formed(scores, labels, threshold)
+    accepted = scores >= threshold
+    assert m["bpcer"] == np.mean(~accepted[labels == 1])
+    assert m["apcer_pooled"] == np.mean(accepted[labels == 0])
+    per = {name: np.mean(accepted[np.array(pai, dtype=object) == name]) for name in SPECIES if name in pai}
+    assert m["apcer_per_pai"] == pytest.approx(per) and m["apcer"] == max(per.values())
+    for key in ("apcer", "apcer_pooled", "bpcer", "acer", "hter"):
+        assert 0.0 <= m[key] <= 1.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(scored_samples(), scored_samples())
+def test_eer_and_evaluate_are_a_clear_error_or_rates_in_the_unit_interval(dev, test):
+    dev_scores, dev_labels, _, _ = dev
+    test_scores, test_labels, test_pai, _ = test
+    try:
+        rate, threshold = eer(dev_scores, dev_labels)
+    except ValueError as error:
+        assert not _well_formed(dev_scores, dev_labels) and "\n" not in str(error)
+        return
+    assert 0.0 <= rate <= 1.0 and np.isfinite(threshold)
+    try:
+        report = evaluate(dev_scores, dev_labels, test_scores, test_labels, test_pai)
+    except ValueError as error:
+        assert not _well_formed(test_scores, test_labels) and "\n" not in str(error)
+        return
+    direct = pad_metrics(test_scores, test_labels, report["threshold"], test_pai)
+    for key in ("hter", "acer", "apcer", "bpcer"):
+        assert report[key] == direct[key] and 0.0 <= report[key] <= 1.0
+    assert 0.0 <= report["auc"] <= 1.0
+
+
+def test_string_scores_and_thresholds_are_refused_in_one_line():
+    with pytest.raises(ValueError, match="scores must be numbers, got 'high'"):
+        pad_metrics([0.1, "high"], [1, 0], 0.5)
+    with pytest.raises(ValueError, match="threshold must be a number, got '0.5'"):
+        pad_metrics([0.1, 0.9], [1, 0], "0.5")

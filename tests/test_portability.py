@@ -8,7 +8,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.portability import CPU_PATHS, largest_difference, outputs_difference, split_numbers, tolerance
+from tests.portability import (
+    CPU_PATHS,
+    largest_difference,
+    lesson_lines,
+    outputs_difference,
+    split_numbers,
+    tolerance,
+    tolerance_refusal,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -20,6 +28,36 @@ def test_tolerance_is_read_from_the_marker_comment():
     assert tolerance("print(1)  # no marker") is None
     with pytest.raises(ValueError, match="positive number"):
         tolerance("# NBVAL_NUMBERS_WITHIN -1")
+
+
+def _stdout(text):
+    return [nbformat.v4.new_output("stream", name="stdout", text=text)]
+
+
+def test_a_tolerance_wider_than_a_tenth_of_the_printed_range_is_refused():
+    percentages = _stdout("HTER 25.8  AUC 85.1\n")  # largest number stored: 85.1
+    assert tolerance_refusal("# NBVAL_NUMBERS_WITHIN 8\nprint()", percentages) is None
+    refusal = tolerance_refusal("# NBVAL_NUMBERS_WITHIN 33\nprint()", percentages)
+    assert "more than a tenth of the printed range 85.1" in refusal and "NBVAL_LESSONS" in refusal
+    gray = _stdout("residual 5.6 ± 2.0 gray levels\n")  # a range the marker states beats the stored numbers
+    assert tolerance_refusal("# NBVAL_NUMBERS_WITHIN 1.2\nprint()", gray) is not None
+    assert tolerance_refusal("# NBVAL_NUMBERS_WITHIN 1.2 of 255: gray levels\nprint()", gray) is None
+    assert tolerance("# NBVAL_NUMBERS_WITHIN 1.2 of 255: gray levels") == 1.2
+    assert tolerance_refusal("print()", gray) is None  # exact cells have nothing to refuse
+
+
+def test_lesson_lines_are_the_lines_fl_lesson_prints():
+    outputs = _stdout("plain conv  26.5\nlesson: CDC wins: True\n") + _stdout("lesson: by 5 points: False\n")
+    assert lesson_lines(outputs) == ["lesson: CDC wins: True", "lesson: by 5 points: False"]
+    assert lesson_lines(_stdout("no lesson here\n")) == []
+
+
+def test_fl_lesson_prints_its_statement_and_returns_whether_it_holds(capsys):
+    import faslearn as fl
+
+    assert fl.lesson("CDC's mean HTER is lower", 14.0 < 26.5) is True
+    assert fl.lesson("by at least 20 points", 26.5 - 14.0 >= 20) is False
+    assert capsys.readouterr().out == "lesson: CDC's mean HTER is lower: True\nlesson: by at least 20 points: False\n"
 
 
 def test_numbers_are_split_from_the_words_around_them():
@@ -71,6 +109,10 @@ def _notebook(path, source, stored_text):
     nbformat.write(nbformat.v4.new_notebook(cells=[cell]), path)
 
 
+# a trained number printed for the reader (not compared) and the lesson it supports (compared word for word)
+LESSON_CELL = "# NBVAL_LESSONS\nimport faslearn as fl\nprint('HTER {hter:.1f}')\nfl.lesson('HTER below 20', {hter} < 20);"
+
+
 @pytest.mark.slow
 def test_nbval_compares_marked_cells_within_their_tolerance_and_the_rest_exactly(tmp_path):
     cases = {  # notebook name: (cell source, stored output, should pass)
@@ -78,6 +120,10 @@ def test_nbval_compares_marked_cells_within_their_tolerance_and_the_rest_exactly
         "beyond": ("# NBVAL_NUMBERS_WITHIN 0.5\nprint(f'residual {15.8:5.1f}')", "residual  16.4\n", False),
         "worded": ("# NBVAL_NUMBERS_WITHIN 0.5\nprint(f'residual {15.8:5.1f}')", "residue  15.8\n", False),
         "exact": ("print(f'residual {15.8:5.1f}')", "residual  15.9\n", False),
+        "too_wide": ("# NBVAL_NUMBERS_WITHIN 33\nprint(f'HTER {26.5:4.1f}')", "HTER 26.5\n", False),
+        "lesson_held": (LESSON_CELL.format(hter=14.0), "HTER 19.7\nlesson: HTER below 20: True\n", True),
+        "lesson_flipped": (LESSON_CELL.format(hter=21.0), "HTER 19.7\nlesson: HTER below 20: True\n", False),
+        "lesson_missing": (LESSON_CELL.format(hter=14.0), "HTER 14.0\n", False),
     }
     for name, (source, stored, _) in cases.items():
         _notebook(tmp_path / f"{name}.ipynb", source, stored)
@@ -90,3 +136,17 @@ def test_nbval_compares_marked_cells_within_their_tolerance_and_the_rest_exactly
         assert any(line.startswith(verdict) and f"{name}.ipynb" in line for line in result.stdout.splitlines()), (
             name, result.stdout[-3000:])
     assert "NBVAL_NUMBERS_WITHIN 0.5: a number moved by 0.6" in result.stdout
+    assert "NBVAL_NUMBERS_WITHIN 33 is more than a tenth of the printed range 26.5" in result.stdout
+    assert "NBVAL_LESSONS: the lessons differ" in result.stdout
+    assert "the stored outputs state no lesson" in result.stdout
+
+
+def test_every_notebook_names_the_kernel_that_make_install_registers():
+    """JupyterLab rewrites a kernelspec whose display name differs from the installed kernel's, so a
+    learner who only opened a notebook would be asked to save it (and would get a git diff)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    installed = KernelSpecManager().get_kernel_spec("python3").display_name
+    for path in sorted(REPO.glob("notebooks/**/*.ipynb")):
+        spec = nbformat.read(path, as_version=4).metadata.kernelspec
+        assert (spec.name, spec.display_name) == ("python3", installed), path

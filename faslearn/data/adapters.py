@@ -39,6 +39,7 @@ benchmark: train on the sources' train recordings, choose the threshold on their
 test on every recording of the target outside its dev split (as SSDG and AG-FAS evaluate it).
 """
 import json
+import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -309,6 +310,8 @@ ADAPTERS = {"oulu_npu": _oulu, "siw": _siw, "casia_fasd": _casia, "replay_attack
 def load_recordings(name: str, root, protocol: str = "all") -> list[Recording]:
     """The recordings of dataset ``name`` at ``root`` under ``protocol``, sorted by video id."""
     _check_name(name)
+    if not isinstance(root, (str, os.PathLike)) or not str(root).strip():
+        raise DatasetError(f"root must be the folder of your {DATASETS[name]} copy, got {root!r}")
     protocol = str(protocol)
     if protocol not in protocols(name):
         raise DatasetError(f"unknown {DATASETS[name]} protocol {protocol!r}; expected one of {list(protocols(name))}")

@@ -1,6 +1,7 @@
 """Clips: read videos, register every frame onto the first, pick key frames, optical flow.
 
-The preprocessing of Cai et al. (seeds/002, §3.1), which feeds a multi-frame model:
+The preprocessing of "Two-stream Convolutional Networks for Multi-frame Face Anti-spoofing"
+(arXiv 2108.04032, §3.1), which feeds a multi-frame model:
 
 1. Registration. Anchor points are tracked through the clip and every frame is warped onto the
    first by a homography (Eq. 1), estimated with RANSAC:

@@ -9,7 +9,8 @@ each (the dataset's box when it gives one, else the detector), align it to ``siz
 The cache (``cache_dir``), every file written atomically (a temporary file, then a rename):
 
 - ``<key>.npy``: one recording's crops, uint8 (T, S, S, 3). The key hashes the video id, the file's
-  path and box, and the settings (size, frames, scheme, detector, margin): change one, get fresh crops.
+  path, size, modification time and box, and the settings (size, frames, scheme, detector, margin):
+  change one, or replace the file, and get fresh crops.
 - ``<key>.skip``: one line saying why the recording was skipped (missing file, unreadable video,
   too short for the scheme, no face found). A re-run skips it again without retrying; delete the
   ``*.skip`` files to retry (e.g. with another detector, which has other keys anyway).
@@ -172,8 +173,20 @@ class CropConfig:
 
     def recording_key(self, recording) -> str:
         """The cache key of one recording's crops under these settings."""
-        what = [recording.video, os.path.abspath(recording.path), recording.box, replace(self, videos="").key()]
+        what = [recording.video, os.path.abspath(recording.path), source_stamp(recording.path), recording.box,
+                replace(self, videos="").key()]
         return hashlib.sha256(json.dumps(what).encode()).hexdigest()[:20]
+
+
+def source_stamp(path) -> list:
+    """[size in bytes, modification time in ns] of a recording's file (or folder), [] if it is missing: part
+    of the cache key, so that a replaced or edited source is cropped again (one stat per recording; hashing
+    the content would read every video in full on every call)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return []
+    return [stat.st_size, stat.st_mtime_ns]
 
 
 @lru_cache(maxsize=None)
@@ -328,20 +341,23 @@ def prepare_crops(recordings, cache_dir, *, size: int = 256, frames: int = 1, sc
     cached = sum(path.is_file() for path in crops_paths)
     jobs = [(recordings[i], config, detector, crops_paths[i], skip_paths[i]) for i in todo]
     bar = tqdm(total=len(jobs), desc="face crops", unit="video", disable=not progress)
+    done = 0  # counted here, not by the bar (a disabled bar counts nothing)
     try:
         if workers > 1 and len(jobs) > 1:
             pool = ProcessPoolExecutor(workers, mp_context=_worker_context(), initializer=_one_thread)
             try:
                 for _ in pool.map(_prepare_recording, jobs):
+                    done += 1
                     bar.update()
             finally:
                 pool.shutdown(cancel_futures=True)
         else:
             for job in jobs:
                 _prepare_recording(job)
+                done += 1
                 bar.update()
     except KeyboardInterrupt:
-        print(f"interrupted: {bar.n} of {len(jobs)} recordings cropped and cached in {cache_dir}; "
+        print(f"interrupted: {done} of {len(jobs)} recordings cropped and cached in {cache_dir}; "
               f"call again to go on from there")
         raise
     finally:

@@ -417,8 +417,14 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
         domain = DOMAINS[domain]
     if pai not in PRESENTATIONS:
         raise ValueError(f"unknown presentation {pai!r}; expected one of {PRESENTATIONS}")
-    if image.ndim != 3 or image.shape[0] != image.shape[1] or image.shape[2] != 3:
-        raise ValueError(f"image must be a square RGB array (S, S, 3), got shape {image.shape}")
+    image, landmarks = np.asarray(image), np.asarray(landmarks)
+    if image.ndim != 3 or image.shape[0] != image.shape[1] or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"image must be a square RGB array (S, S, 3) of uint8, got {image.dtype} of shape {image.shape}")
+    if landmarks.ndim != 2 or landmarks.shape[1] != 3 or len(landmarks) < 3 or not np.isfinite(landmarks).all():
+        raise ValueError(f"landmarks must be finite 3D points (N, 3), as load_faces gives them, got shape "
+                         f"{landmarks.shape}")
+    if isinstance(num_frames, bool) or not isinstance(num_frames, (int, np.integer)) or num_frames < 1:
+        raise ValueError(f"num_frames must be a whole number >= 1, got {num_frames!r}")
     if moire < 0:
         raise ValueError(f"moire must be >= 0, got {moire}")
     if clutter < 0:

@@ -1,5 +1,5 @@
 """Baselines: a ResNet-18 binary classifier, a multi-task network with depth, reflection and
-binary heads on one shared backbone (the "multi-task learning" diagram of seeds/000), and CDCNBinary,
+binary heads on one shared backbone (the "multi-task learning" diagram of the article "Liveness Model Architectures"), and CDCNBinary,
 CDCN's backbone with the multi-task network's binary head alone.
 
 CDCN, CDCNBinary and MultiTaskNet("cdcn") share one backbone, CDCN's ``features`` (built by

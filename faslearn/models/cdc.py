@@ -31,10 +31,34 @@ folded form; gradients flow through the fold back to w. For inference, fold_cdc 
 of plain nn.Conv2d layers.
 """
 import copy
+import numbers
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+
+def check_theta(theta) -> float:
+    """θ as a float; ValueError unless it is a number in [0, 1] (0: plain convolution, 1: differences only)."""
+    if isinstance(theta, bool) or not isinstance(theta, numbers.Real) or not 0.0 <= theta <= 1.0:
+        raise ValueError(f"theta must be a number in [0, 1], got {theta!r}")
+    return float(theta)
+
+
+def check_images(x, min_size: int = 1, dtype: torch.dtype | None = None) -> None:
+    """ValueError, one line, unless ``x`` is a batch of images as every model takes them: a floating-point
+    tensor (B, 3, H, W) in [-1, 1] with H and W at least ``min_size`` (fl.data.to_tensor makes one from
+    uint8 frames)."""
+    if not torch.is_tensor(x) or x.ndim != 4 or x.shape[1] != 3:
+        shape = tuple(x.shape) if hasattr(x, "shape") else type(x).__name__
+        raise ValueError(f"expected images of shape (B, 3, H, W), got {shape}")
+    if not x.is_floating_point():
+        raise ValueError(f"expected floating-point images in [-1, 1], got {x.dtype} "
+                         "(fl.data.to_tensor turns uint8 frames into model input)")
+    if dtype is not None and x.dtype != dtype:
+        raise ValueError(f"expected {dtype} images (the model's dtype), got {x.dtype}: convert with x.to({dtype})")
+    if min(x.shape[-2:]) < min_size:
+        raise ValueError(f"expected images of at least {min_size}x{min_size} px, got {x.shape[-2]}x{x.shape[-1]}")
 
 
 class Conv2dCD(nn.Conv2d):
@@ -52,7 +76,7 @@ class Conv2dCD(nn.Conv2d):
                          bias, padding_mode, device, dtype)
         if any(k % 2 == 0 for k in self.kernel_size):
             raise ValueError(f"Conv2dCD needs an odd kernel size (a centre tap), got {self.kernel_size}")
-        self.theta = float(theta)
+        self.theta = check_theta(theta)
 
     def folded_weight(self) -> torch.Tensor:
         """w' = w − θ · pad(Σ_n w): one kernel for conv(x, w) − θ · conv1x1(x, Σ_n w)."""
@@ -127,6 +151,8 @@ class MultiScaleCDCFeatures(nn.Module):
     and the three are concatenated: (B, 3·128, h, w). The next block takes the un-attended output.
     """
 
+    min_size = 16  # three halvings leave 2×2 of a 16 px face; below that the depth map is made up
+
     def __init__(self, block_widths, attention_kernels, theta: float, map_size=None):
         super().__init__()
         self.stem = conv_bn_relu(3, block_widths[0][0], theta)
@@ -142,8 +168,7 @@ class MultiScaleCDCFeatures(nn.Module):
         self.out_channels = sum(widths[-1] for widths in block_widths)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4 or x.shape[1] != 3:
-            raise ValueError(f"expected images of shape (B, 3, H, W), got {tuple(x.shape)}")
+        check_images(x, self.min_size, self.stem[0].weight.dtype)
         x = self.stem(x)
         block_outputs = []
         for block, attention in zip(self.blocks, self.attentions):
@@ -170,7 +195,7 @@ class CDCN(nn.Module):
         CDCN++: stem 3→64; blocks 64→128→204→128,           2,257,352
                 128→153→128→179→128, 128→128→153→128;
                 SpatialAttention k=7/5/3; head 384→128→1
-        (the article in seeds/000 quotes "~2M" for CDCN)
+        (the article "Liveness Model Architectures" quotes "~2M" for CDCN)
 
     The last layer has no BatchNorm and ends in a ReLU (depth is non-negative). ``width`` multiplies
     every hidden channel count (rounded; input 3 and output 1 stay): width 0.25 makes a CDCN of

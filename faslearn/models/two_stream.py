@@ -1,6 +1,6 @@
 """Two-stream multi-frame face anti-spoofing: a CNN-LSTM on the frames, a CNN on their differences.
 
-"Two-stream Convolutional Networks for Multi-frame Face Anti-spoofing" (the text is seeds/002), §3.2–3.4.
+"Two-stream Convolutional Networks for Multi-frame Face Anti-spoofing" (arXiv 2108.04032), §3.2–3.4.
 
 Both branches extract features with MobileNetV3-Small at its five down-sampling stages
 (strides 2, 4, 8, 16, 32: 32, 16, 8, 4, 2 px for a 64 px face) and enhance them twice:
