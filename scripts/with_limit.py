@@ -5,7 +5,8 @@
 The command runs in a process group of its own; past the limit the whole group (the command, the
 Jupyter kernels it started, their workers) is sent SIGTERM, then SIGKILL 30 seconds later, and this
 script exits 124 (as coreutils' `timeout`, which macOS lacks) after one line saying what ran too long.
-Otherwise it exits with the command's own status.
+Otherwise it exits with the command's own status. Stopped itself (SIGTERM, SIGHUP, Ctrl-C), it stops
+the group too, so nothing it started runs on.
 """
 import os
 import signal
@@ -23,6 +24,13 @@ def main(argv: list[str]) -> int:
         print(f"with_limit: expected a number of seconds, got {argv[0]!r}", file=sys.stderr)
         return 2
     process = subprocess.Popen(argv[2:], start_new_session=True)
+
+    def stop_group(signum, frame):  # killed itself (make interrupted, CI cancelled): take the group along
+        os.killpg(process.pid, signal.SIGTERM)
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop_group)
+    signal.signal(signal.SIGHUP, stop_group)
     try:
         return process.wait(timeout=limit)
     except subprocess.TimeoutExpired:

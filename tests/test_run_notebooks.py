@@ -99,3 +99,15 @@ def test_a_widget_cell_never_hangs_nbval(tmp_path):
                             timeout=900)
     assert result.returncode == 0, result.stdout[-2000:]
     assert f"{3 * RUNS} passed" in result.stdout
+
+
+def test_with_limit_stopped_itself_stops_what_it_started(tmp_path):
+    marker = tmp_path / "still_running"
+    child = f"import time, pathlib; time.sleep(4); pathlib.Path({str(marker)!r}).write_text('x')"
+    process = subprocess.Popen([sys.executable, str(REPO / "scripts" / "with_limit.py"), "60", "--", sys.executable,
+                                "-c", child])
+    time.sleep(1.5)
+    process.terminate()  # as make or CI stopping the check would
+    assert process.wait(timeout=30) == 128 + 15
+    time.sleep(5)
+    assert not marker.exists()
