@@ -43,7 +43,6 @@ steady_kernel_channels()
 SWEEPS = {
     "01": {
         "notebook": "notebooks/01_central_difference_convolution.ipynb",
-        "unit": "training seed",
         "replace": ("EPOCHS, SEEDS = 8, (0, 1, 2, 3, 4)", "EPOCHS, SEEDS = 8, {seeds}"),
         "group": 5,  # the notebook trains five seeds: its lessons are statements about five
         "per_run": False,  # every seed in one kernel: the notebook's loop runs them all
@@ -57,7 +56,6 @@ json.dump({f"{name}|{seed}": {k: float(h.last[k]) for k in ("dev_acer", "test_ht
     },
     "00": {
         "notebook": "notebooks/00_data_and_metrics.ipynb",
-        "unit": "world seed",
         "replace": ("bench = fl.data.make_benchmark()", "bench = fl.data.make_benchmark(seed={seed}, progress=False)"),
         "per_run": True,  # one kernel per world seed: each renders its own benchmark
         "stop_after": "def hter_at(threshold):",
