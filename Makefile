@@ -20,7 +20,7 @@ NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9]*.ipynb))
 BENCHMARKS := $(sort $(filter-out benchmarks/_%,$(wildcard benchmarks/*.py)))  # _timing.py: shared code
 
 .DEFAULT_GOAL := help
-.PHONY: help install course test test-unit test-notebooks test-notebooks-native test-notebooks-baseline test-notebooks-path spread outputs lab benchmarks clean
+.PHONY: help install course test lint test-unit test-notebooks test-notebooks-native test-notebooks-baseline test-notebooks-path spread outputs lab benchmarks clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -41,10 +41,13 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 course: install ## run every teaching notebook headless into runs/course-<time>/ (notebooks/ untouched)
 	$(BIN)/python scripts/run_notebooks.py --out runs/course-$$(date +%Y%m%d-%H%M%S) $(NOTEBOOKS)
 
-test: test-unit test-notebooks ## both checks below (`make -k test` runs the second if the first fails)
+test: lint test-unit test-notebooks ## the checks below (`make -k test` runs the next if one fails)
 
 # Every check runs under a wall-clock limit (scripts/with_limit.py): it may fail, it never hangs.
 LIMIT = $(BIN)/python scripts/with_limit.py
+
+lint: install ## ruff: lint and import order of faslearn/, scripts/, tests/, benchmarks/ (pyproject.toml)
+	$(LIMIT) 300 -- $(BIN)/python -m ruff check faslearn scripts tests benchmarks
 
 test-unit: install ## unit tests, plus papermill smoke runs of notebooks/training/*.ipynb
 	$(LIMIT) 2400 -- $(BIN)/python -m pytest

@@ -16,8 +16,8 @@ import argparse
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
 from _timing import inference, median_seconds  # benchmarks/_timing.py
+
 from faslearn.models.cdc import CDCN, Conv2dCD, fold_cdc
 from faslearn.utils import get_device, seed_everything
 

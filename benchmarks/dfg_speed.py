@@ -22,8 +22,8 @@ import platform
 import time
 
 import torch
-
 from _timing import median_seconds  # benchmarks/_timing.py
+
 import faslearn as fl
 
 BENCHMARK_IMAGES = 4800  # presentations of the default course benchmark

@@ -22,8 +22,8 @@ import cv2
 import numpy as np
 import skimage.data
 import torch
-
 from _timing import inference, median_seconds  # benchmarks/_timing.py
+
 from faslearn.data import align_face, get_detector, load_recordings, prepare_crops
 from faslearn.losses import DEPTH
 from faslearn.models import CDCN, fold_cdc
@@ -74,6 +74,7 @@ def cache_table() -> None:
 def onnx_table(repeats: int) -> None:
     try:
         import onnxruntime
+
         from faslearn.export import export_onnx
     except ImportError:
         print('skipped: pip install "faslearn[onnx]" for onnxruntime')

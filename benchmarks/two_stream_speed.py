@@ -24,8 +24,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-
 from _timing import inference, median_seconds  # benchmarks/_timing.py
+
 from faslearn.data import key_frames, load_faces, optical_flow, register_clip, render_presentation
 from faslearn.models.two_stream import DifferenceBranch, MultiFrameBranch, TwoStream, parameter_count
 from faslearn.utils import seed_everything

@@ -10,9 +10,10 @@ the command line (``faslearn --help``) does not wait for PyTorch.
 import importlib
 
 __version__ = "0.1.0"
-_SUBMODULES = ("checkpoints", "data", "experiments", "losses", "metrics", "models", "pretrained", "runs", "train",
+_SUBMODULES = ("cache", "checkpoints", "data", "experiments", "losses", "metrics", "models", "pretrained", "runs",
+               "train",
                "viz", "widgets")
-_UTILS = ("get_device", "lesson", "seed_everything")
+_UTILS = ("derive_seed", "get_device", "lesson", "seed_everything")
 __all__ = [*_SUBMODULES, *_UTILS]
 
 

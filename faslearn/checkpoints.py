@@ -13,13 +13,15 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Callable
 
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
+from torch import nn
 
 
-def file_sha256(path) -> str:
+def file_sha256(path: str | Path) -> str:
     """Hex SHA-256 digest of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -28,7 +30,8 @@ def file_sha256(path) -> str:
     return digest.hexdigest()
 
 
-def save_checkpoint(path, model, optimizer=None, scheduler=None, state: dict | None = None) -> Path:
+def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
+                    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None, state: dict | None = None) -> Path:
     """Write model (+ optimizer, scheduler, JSON-able ``state``) to one safetensors file,
     atomically."""
     path = Path(path)
@@ -54,18 +57,24 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, state: dict | N
     return path
 
 
-def _read(path) -> tuple[dict, dict]:
-    """(tensors, metadata) of a safetensors file."""
+def read_safetensors(path: str | Path, kind: str = "faslearn checkpoint",
+                     expected: str = "a safetensors file written by save_checkpoint") -> tuple[dict, dict]:
+    """(tensors, metadata) of a safetensors file; FileNotFoundError if there is none, and one line,
+    "<path> is not a valid <kind>: <reason> (expected <expected>)", for a damaged or foreign file."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+        raise FileNotFoundError(f"{kind} not found: {path}")
     try:
         with safe_open(str(path), framework="pt") as f:
             return {k: f.get_tensor(k) for k in f.keys()}, f.metadata() or {}
     except Exception as error:  # noqa: BLE001 - safetensors raises its own error types for a damaged file
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ValueError(f"{path} is not a valid faslearn checkpoint: {reason} "
-                         "(expected a safetensors file written by save_checkpoint)") from None
+        raise ValueError(f"{path} is not a valid {kind}: {reason} (expected {expected})") from None
+
+
+def _check_module(model: object) -> None:
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"expected a torch nn.Module to load the weights into, got {type(model).__name__}")
 
 
 def _load_model_tensors(model, tensors: dict, path) -> None:
@@ -89,10 +98,12 @@ def _load_model_tensors(model, tensors: dict, path) -> None:
     model.load_state_dict(weights)
 
 
-def load_checkpoint(path, model, optimizer=None, scheduler=None) -> dict:
+def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
+                    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None) -> dict:
     """Restore what ``save_checkpoint`` wrote into ``model`` (and optimizer, scheduler);
     return the saved ``state`` dict."""
-    tensors, metadata = _read(path)
+    _check_module(model)
+    tensors, metadata = read_safetensors(path)
     _load_model_tensors(model, tensors, path)
     if optimizer is not None:
         if "optimizer" not in metadata:
@@ -116,20 +127,24 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None) -> dict:
     return json.loads(metadata.get("state", "{}"))
 
 
-def load_weights(model, path, sha256: str | None = None):
+def load_weights(model: nn.Module, path: str | Path, sha256: str | None = None) -> nn.Module:
     """Load only the model weights of a checkpoint, first checking the file's SHA-256 when given."""
+    _check_module(model)
+    if sha256 is not None and not (isinstance(sha256, str) and len(sha256) == 64):
+        raise ValueError(f"sha256 must be a 64-character hex digest, got {sha256!r}")
     if sha256 is not None:
         if not Path(path).is_file():
             raise FileNotFoundError(f"checkpoint not found: {path}")
         actual = file_sha256(path)
         if actual != sha256.lower():
             raise ValueError(f"sha256 mismatch for {path}: expected {sha256.lower()}, got {actual}")
-    tensors, _ = _read(path)
+    tensors, _ = read_safetensors(path)
     _load_model_tensors(model, tensors, path)
     return model
 
 
-def load_or_train(path, train_fn, model, sha256: str | None = None):
+def load_or_train(path: str | Path, train_fn: Callable[[], object], model: nn.Module,
+                  sha256: str | None = None) -> nn.Module:
     """Load weights from ``path`` if it exists (checking ``sha256``); otherwise run ``train_fn()``,
     which must write ``path``, and load the result.
 

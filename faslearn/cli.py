@@ -14,17 +14,22 @@ A cross-dataset protocol names the folders of its datasets:
       --protocol "O&C&I->M"
 
 Exit status: 0 done; 1 the input could not be used (the message says which file and what was expected:
-a missing folder, an unreadable video, no face found); 2 a malformed command line.
+a missing folder, an unreadable video, no face found), or some of it could not: predict, prepare and
+evaluate go on past an unusable file or recording, finish with the rest and list what they left out;
+2 a malformed command line; 130 interrupted.
 """
 import argparse
 import csv
 import json
 import sys
+import warnings
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+MAX_IMAGE_PIXELS = 100 * 10**6  # a 100-megapixel photo; larger ones are refused before they are decoded
 
 
 def positive_int(text: str) -> int:
@@ -36,6 +41,49 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
     return value
+
+
+def frame_count(text: str) -> int:
+    """argparse type: frames per video or webcam, 1 to 1,000 (every frame is held in memory)."""
+    value = positive_int(text)
+    if value > 1000:
+        raise argparse.ArgumentTypeError(f"expected at most 1000 frames, got {value}")
+    return value
+
+
+def input_source(text: str) -> str:
+    """argparse type: a non-empty input (an empty path would mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected an image, a folder of images, a video or a webcam index, got ''")
+    return text
+
+
+def file_path(text: str) -> Path:
+    """argparse type: the path of a file to write (not one ending in '/', which names a folder)."""
+    if not text.strip() or text.endswith(("/", "\\")):
+        raise argparse.ArgumentTypeError(f"expected the path of a file to write, got {text!r}")
+    return Path(text)
+
+
+def output_file(path: Path, option: str, overwrite: bool) -> Path:
+    """Check, before any work, that ``path`` can be written as a file: not a folder, not a path ending in '/',
+    and not an existing file unless ``overwrite``; its folder is created. One clear line otherwise."""
+    if path.is_dir():
+        raise ValueError(f"{option} {path} is a folder; expected a file path")
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{option} {path} is not a regular file; expected a file path")
+    if path.exists() and not overwrite:
+        raise ValueError(f"{option} {path} exists already; pass --overwrite to replace it")
+    output_folder(path.parent, f"{option}'s folder")
+    return path
+
+
+def write_output(path: Path, write: Callable[[Path], object], option: str) -> None:
+    """``write(path)``, with a failure (a full disk, no permission) as one line naming the file."""
+    try:
+        write(path)
+    except OSError as error:
+        raise ValueError(f"{option} {path} could not be written: {error.strerror or error}") from None
 
 
 def finite_float(text: str) -> float:
@@ -70,9 +118,12 @@ RUN_HELP = "folder of a finished training run, or cdcn_night_leave_one_out (the 
 
 def _crop_options(parser, size: int | None = 256, frames: int = 1) -> None:
     if size is not None:
-        parser.add_argument("--size", type=positive_int, default=size, help=f"face crop side in pixels (default {size})")
-    parser.add_argument("--frames", type=positive_int, default=frames, help=f"frames sampled per video (default {frames})")
-    parser.add_argument("--scheme", choices=("uniform", "ssdg"), default="uniform", help="frame sampling (default uniform)")
+        parser.add_argument("--size", type=positive_int, default=size,
+                            help=f"face crop side in pixels (default {size})")
+    parser.add_argument("--frames", type=positive_int, default=frames,
+                        help=f"frames sampled per video (default {frames})")
+    parser.add_argument("--scheme", choices=("uniform", "ssdg"), default="uniform",
+                        help="frame sampling (default uniform)")
     parser.add_argument("--detector", default="haar", help="face detector: haar (default), mediapipe or mtcnn")
     parser.add_argument("--cache", type=Path, help="crop cache folder (default $FASLEARN_CACHE/crops)")
     parser.add_argument("--workers", type=positive_int, default=1, help="processes that detect faces (default 1)")
@@ -87,7 +138,10 @@ def _dataset_arguments(parser) -> None:
 
 
 def _load_crops(args, size: int):
-    from .data.real import load_crops
+    from .data import load_crops
+
+    if args.cache is not None and args.cache.exists() and not args.cache.is_dir():
+        raise ValueError(f"--cache {args.cache} is a file; expected a folder (created if missing)")
     progress = sys.stderr.isatty()  # the bar only on a terminal; the report whatever stderr is
     crops = load_crops(args.dataset, args.root, args.protocol, size=size, frames=args.frames, scheme=args.scheme,
                        detector=args.detector, cache_dir=args.cache, workers=args.workers, progress=progress)
@@ -96,17 +150,30 @@ def _load_crops(args, size: int):
     return crops
 
 
-def prepare(args) -> int:
+def _partial_status(command: str, crops) -> int:
+    """0 when every recording was used; 1, with one line on stderr, when some were skipped (listed above)."""
+    if not crops.skipped:
+        return 0
+    print(f"faslearn {command}: {len(crops.skipped)} of {len(crops) + len(crops.skipped)} recordings skipped "
+          "(listed in the crop report above); the others were used", file=sys.stderr)
+    return 1
+
+
+def prepare(args: argparse.Namespace) -> int:
     crops = _load_crops(args, args.size)
     splits = {split: int((crops.split == split).sum()) for split in ("train", "dev", "test")}
     print(f"{len(crops.label)} recordings ready in the crop cache: " + ", ".join(f"{n} {s}" for s, n in splits.items()))
-    return 0
+    return _partial_status("prepare", crops)
 
 
-def evaluate(args) -> int:
-    from .metrics import evaluate as dev_threshold_metrics, video_scores
+def evaluate(args: argparse.Namespace) -> int:
+    from .metrics import evaluate as dev_threshold_metrics
+    from .metrics import video_scores
     from .runs import load_run
 
+    for option, path in (("--json", args.json), ("--csv", args.csv)):  # before the work, not after it
+        if path is not None:
+            output_file(path, option, args.overwrite)
     run = load_run(args.run)
     crops = _load_crops(args, run.image_size)
     report = {}
@@ -124,7 +191,8 @@ def evaluate(args) -> int:
                                     report["test"].labels, report["test"].pai)
     print(f"{args.run} on {args.dataset} protocol {args.protocol}: {len(report['test'].scores)} test videos, "
           f"threshold {metrics['threshold']:.4f} (the dev EER point)")
-    rows = [(key.upper(), f"{100 * metrics[key]:.2f}%") for key in ("hter", "acer", "apcer", "apcer_pooled", "bpcer", "eer")]
+    rows = [(key.upper(), f"{100 * metrics[key]:.2f}%")
+            for key in ("hter", "acer", "apcer", "apcer_pooled", "bpcer", "eer")]
     rows += [("AUC", f"{metrics['auc']:.4f}")]
     rows += [(f"APCER {pai}", f"{100 * value:.2f}%") for pai, value in metrics["apcer_per_pai"].items()]
     for name, value in rows:
@@ -132,13 +200,15 @@ def evaluate(args) -> int:
     flat = {key: value for key, value in metrics.items() if key != "apcer_per_pai"}
     flat.update({f"apcer_{pai}": value for pai, value in metrics["apcer_per_pai"].items()})
     if args.json:
-        args.json.write_text(json.dumps(flat, indent=1))
+        write_output(args.json, lambda p: p.write_text(json.dumps(flat, indent=1)), "--json")
     if args.csv:
-        with open(args.csv, "w", newline="") as file:
-            writer = csv.writer(file)
-            writer.writerow(["metric", "value"])
-            writer.writerows(flat.items())
-    return 0
+        def write_csv(path: Path) -> None:
+            with open(path, "w", newline="") as file:
+                writer = csv.writer(file)
+                writer.writerow(["metric", "value"])
+                writer.writerows(flat.items())
+        write_output(args.csv, write_csv, "--csv")
+    return _partial_status("evaluate", crops)
 
 
 def _inputs(source: str, video_frames: int):
@@ -146,9 +216,10 @@ def _inputs(source: str, video_frames: int):
     frames spread over it) or a webcam index (``video_frames`` consecutive frames)."""
     import cv2
 
-    from .data.clips import read_video
+    from .data import read_video
 
     if source.isdigit():
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # V4L's warnings: the line below says it
         camera = cv2.VideoCapture(int(source))
         try:
             for t in range(video_frames):
@@ -166,10 +237,15 @@ def _inputs(source: str, video_frames: int):
             raise ValueError(f"{path} holds no image ({', '.join(IMAGE_SUFFIXES)})")
     elif path.is_file():
         files = [path]
+    elif path.exists() or path.is_symlink():  # a device, a pipe, a socket, a link that leads nowhere
+        raise ValueError(f"{path} is not a regular file; expected an image, a folder of images, a video or a "
+                         "webcam index")
     else:
         raise FileNotFoundError(f"{path} not found; expected an image, a folder of images, a video or a webcam index")
     for file in files:  # one unreadable file is reported (a ValueError in place of the frame); the rest go on
-        if file.suffix.lower() in IMAGE_SUFFIXES:
+        if not file.is_file():  # a folder named like an image, a pipe (reading it would wait forever), a loop
+            yield file.name, file.name, ValueError(f"{file} is not a regular file; expected an image")
+        elif file.suffix.lower() in IMAGE_SUFFIXES:
             try:
                 yield file.name, file.name, read_image(file)
             except ValueError as error:
@@ -195,12 +271,20 @@ def read_image(path: Path) -> np.ndarray:
 
     expected = "expected a complete JPEG, PNG or BMP file"
     try:
-        with Image.open(path) as image:
-            image.load()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked below
+            with Image.open(path) as image:
+                if image.width * image.height > MAX_IMAGE_PIXELS:
+                    raise ValueError(f"{path} is {image.width}x{image.height} pixels, more than the "
+                                     f"{MAX_IMAGE_PIXELS // 10**6} megapixels predict reads; expected a photo")
+                image.load()
     except UnidentifiedImageError:
         raise ValueError(f"{path} cannot be read as an image; {expected}") from None
+    except Image.DecompressionBombError:
+        raise ValueError(f"{path} holds more pixels than are safe to decode (a decompression bomb?); "
+                         "expected a photo") from None
     except OSError as error:  # Pillow: "image file is truncated (...)"
-        raise ValueError(f"{path} is damaged ({error}); {expected}") from None
+        raise ValueError(f"{path} is damaged ({error.strerror or error}); {expected}") from None
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # as before: OpenCV applies the EXIF orientation
     if image is None:
         raise ValueError(f"{path} cannot be read as an image; {expected}")
@@ -225,10 +309,10 @@ def drawing_name(name: str) -> str:
     return f"{Path(file).stem}{f'.frame{frame}' if frame else ''}.faslearn.jpg"
 
 
-def predict(args) -> int:
+def predict(args: argparse.Namespace) -> int:
     import cv2
 
-    from .data.align import align_face, get_detector
+    from .data import align_face, get_detector
     from .runs import load_run
 
     run = load_run(args.run)
@@ -269,10 +353,14 @@ def predict(args) -> int:
             target = args.draw / drawing_name(name)
             if target in drawn_names:  # two inputs with one stem (photo.jpg, photo.png): keep the suffix
                 target = args.draw / f"{name.replace('#', '.frame')}.faslearn.jpg"
-            if target.exists() and not args.overwrite:
-                failed[name] = f"the drawing {target} exists already; pass --overwrite to replace it"
-            elif not cv2.imwrite(str(target), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR)):
-                failed[name] = f"the drawing {target} could not be written"
+            try:
+                if target.exists() and not args.overwrite:
+                    failed[name] = f"the drawing {target} exists already; pass --overwrite to replace it"
+                elif not cv2.imwrite(str(target), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR)):
+                    failed[name] = f"the drawing {target} could not be written"
+            except (OSError, cv2.error) as error:  # e.g. a name longer than the file system allows
+                reason = getattr(error, "strerror", None) or error
+                failed[name] = f"the drawing {target} could not be written ({reason})"
             drawn_names.add(target)
     for source, scores in first_face_scores.items():
         if len(scores) > 1:  # a video: its score is the mean over frames, as in evaluation
@@ -290,17 +378,18 @@ def predict(args) -> int:
     return 0
 
 
-def export(args) -> int:
+def export(args: argparse.Namespace) -> int:
     import torch
 
     from .export import export_onnx, onnx_parity
     from .runs import load_run
 
-    if args.output.exists() and not args.overwrite:
-        raise ValueError(f"{args.output} exists already; pass --overwrite to replace it")
-    output_folder(args.output.parent, "the output's folder")
+    output_file(args.output, "the output", args.overwrite)
     run = load_run(args.run)
-    path = export_onnx(run.model, run.objective, args.output, run.image_size, opset=args.opset)
+    try:
+        path = export_onnx(run.model, run.objective, args.output, run.image_size, opset=args.opset)
+    except OSError as error:
+        raise ValueError(f"the output {args.output} could not be written: {error.strerror or error}") from None
     print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB): image (N, 3, {run.image_size}, {run.image_size}) "
           "in [-1, 1] -> score (N,)")
     if args.check:
@@ -313,7 +402,7 @@ def export(args) -> int:
     return 0
 
 
-def train(args, parser) -> int:
+def train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from . import sweeps
     return sweeps.run(args, parser)
 
@@ -341,18 +430,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("run", help=RUN_HELP)
     _dataset_arguments(sub)
     _crop_options(sub, size=None, frames=2)
-    sub.add_argument("--json", type=Path, help="also write the metrics to this JSON file")
-    sub.add_argument("--csv", type=Path, help="also write the metrics to this CSV file")
+    sub.add_argument("--json", type=file_path, help="also write the metrics to this JSON file")
+    sub.add_argument("--csv", type=file_path, help="also write the metrics to this CSV file")
+    sub.add_argument("--overwrite", action="store_true", help="replace existing --json / --csv files")
 
     sub = commands.add_parser("predict", help="score the faces of an image, a folder, a video or a webcam",
                               description="Detect every face, align it, score it and decide with the run's dev "
                                           "threshold.")
     sub.add_argument("run", help=RUN_HELP)
-    sub.add_argument("input", help="an image, a folder of images, a video file, or a webcam index (0, 1, ...)")
+    sub.add_argument("input", type=input_source,
+                     help="an image, a folder of images, a video file, or a webcam index (0, 1, ...)")
     sub.add_argument("--detector", default="haar", help="face detector: haar (default), mediapipe or mtcnn")
     sub.add_argument("--threshold", type=finite_float, help="decision threshold (default: the run's dev EER threshold)")
     sub.add_argument("--max-faces", type=positive_int, default=5, help="faces scored per image (default 5)")
-    sub.add_argument("--video-frames", type=positive_int, default=8, help="frames scored per video or webcam (default 8)")
+    sub.add_argument("--video-frames", type=frame_count, default=8,
+                     help="frames scored per video or webcam (default 8)")
     sub.add_argument("--draw", type=Path, help="folder for copies of the inputs with the boxes and decisions drawn "
                                                "(photo.jpg -> photo.faslearn.jpg)")
     sub.add_argument("--overwrite", action="store_true", help="replace drawings that exist already")
@@ -361,15 +453,16 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Write image -> score (and the depth map for CDCN) as ONNX. Needs "
                                           'pip install "faslearn[onnx]".')
     sub.add_argument("run", help=RUN_HELP)
-    sub.add_argument("output", type=Path, help="the .onnx file to write")
+    sub.add_argument("output", type=file_path, help="the .onnx file to write")
     sub.add_argument("--opset", type=opset, default=18, help="ONNX opset (default 18)")
     sub.add_argument("--check", action="store_true", help="compare onnxruntime with PyTorch on random faces")
     sub.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
-    sub.add_argument("--tolerance", type=positive_float, default=1e-4, help="largest difference --check accepts (default 1e-4)")
+    sub.add_argument("--tolerance", type=positive_float, default=1e-4,
+                     help="largest difference --check accepts (default 1e-4)")
     return parser
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     commands = {"prepare": prepare, "evaluate": evaluate, "predict": predict, "export": export}

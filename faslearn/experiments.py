@@ -12,18 +12,21 @@ the same statistics separate as well anywhere else in the crop: a print or a scr
 the whole crop, so its ring shows the medium itself. The control, the ring one width further in
 (``inset=1``), tells the two apart.
 """
+from typing import Callable
+
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
-from .data import ATTACKS
+from .data import ATTACKS, Benchmark
 from .metrics import bpcer_at_apcer, evaluate
 
 PROTOCOL_LABELS = {"intra": "intra-domain", "leave_one_out": "leave-one-domain-out",
                    "unseen_attack": "unseen attack species"}
 
 
-def run_protocols(benchmark, method, protocols=("intra", "leave_one_out"), targets=None) -> list[dict]:
+def run_protocols(benchmark: Benchmark, method: Callable, protocols: tuple[str, ...] = ("intra", "leave_one_out"),
+                  targets: list[str] | None = None) -> list[dict]:
     """One result row per (protocol, target domain): dev-threshold metrics on the test rows."""
     results = []
     for protocol in protocols:
@@ -38,7 +41,8 @@ def run_protocols(benchmark, method, protocols=("intra", "leave_one_out"), targe
     return results
 
 
-def results_table(rows: list[dict], keys=("hter", "acer", "apcer", "apcer_pooled", "bpcer", "auc")) -> str:
+def results_table(rows: list[dict],
+                  keys: tuple[str, ...] = ("hter", "acer", "apcer", "apcer_pooled", "bpcer", "auc")) -> str:
     """A fixed-width text table in %, one decimal."""
     header = f"{'protocol':<22}{'target':<10}" + "".join(f"{k.upper():>14}" for k in keys)
     lines = [header, "-" * len(header)]
@@ -72,14 +76,16 @@ def border_ring_statistics(frames: np.ndarray, fraction: float = 1 / 8, inset: i
     return np.concatenate(columns, axis=1)
 
 
-def colour_statistics(frames: np.ndarray, percentiles=(1, 5, 25, 50, 75, 95, 99)) -> np.ndarray:
+def colour_statistics(frames: np.ndarray,
+                      percentiles: tuple[float, ...] = (1, 5, 25, 50, 75, 95, 99)) -> np.ndarray:
     """Per channel of each (N, S, S, 3) frame: mean, spread and percentiles over all pixels, (N, 27)."""
     pixels = np.asarray(frames, dtype=np.float32).reshape(len(frames), -1, 3)
     quantiles = np.percentile(pixels, percentiles, axis=1)  # (P, N, 3)
     return np.concatenate([pixels.mean(axis=1), pixels.std(axis=1), *quantiles], axis=1)
 
 
-def feature_classifier(features: np.ndarray, seed: int = 0):
+def feature_classifier(features: np.ndarray,
+                       seed: int = 0) -> Callable[[Benchmark, dict], tuple[np.ndarray, np.ndarray]]:
     """A method for ``run_protocols``: gradient-boosted trees on precomputed per-row ``features``."""
 
     def method(benchmark, rows):
@@ -90,7 +96,7 @@ def feature_classifier(features: np.ndarray, seed: int = 0):
     return method
 
 
-def shortcut_audit(benchmark) -> dict[str, dict[str, float]]:
+def shortcut_audit(benchmark: Benchmark) -> dict[str, dict[str, float]]:
     """Test AUC per domain (intra-domain protocol) of gradient-boosted trees that see only a shortcut:
     ``{"border ring": {domain: auc}, "global colour": {...}, "inner ring": {...}}``, the last the
     control: the border ring's statistics one ring width further in. One thread: trees on a few

@@ -37,7 +37,7 @@ class Scorer(nn.Module):
         super().__init__()
         self.model, self.objective = model, objective
 
-    def forward(self, image: torch.Tensor):
+    def forward(self, image: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         outputs = self.model(image)
         score = self.objective.score(outputs, {})
         return (score, outputs) if self.objective is DEPTH else score
@@ -52,7 +52,7 @@ def supported_opsets() -> tuple[int, int]:
     return 18, int(onnx.defs.onnx_opset_version())
 
 
-def export_onnx(model: nn.Module, objective: Objective, path, image_size: int, opset: int = 18) -> Path:
+def export_onnx(model: nn.Module, objective: Objective, path: str | Path, image_size: int, opset: int = 18) -> Path:
     """Write ``model`` (CDC folded, eval mode) and its score rule to an ONNX file with a dynamic batch axis."""
     for module in ("onnx", "onnxscript"):
         _require(module)
@@ -72,7 +72,7 @@ def export_onnx(model: nn.Module, objective: Objective, path, image_size: int, o
     return path
 
 
-def onnx_parity(model: nn.Module, objective: Objective, path, images: torch.Tensor) -> float:
+def onnx_parity(model: nn.Module, objective: Objective, path: str | Path, images: torch.Tensor) -> float:
     """The largest |ONNX − PyTorch| over every output of the unfolded ``model`` on ``images``."""
     _require("onnxruntime")
     import onnxruntime

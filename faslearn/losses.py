@@ -25,7 +25,7 @@ def _as_maps(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, to
     return _as_map(pred), _as_map(target)
 
 
-def _neighbour_difference_kernels() -> torch.Tensor:
+def neighbour_difference_kernels() -> torch.Tensor:
     """The 8 fixed 3×3 kernels K_i with +1 at neighbour i and −1 at the centre: (8, 1, 3, 3)."""
     kernels = torch.zeros(8, 1, 3, 3)
     neighbours = [(r, c) for r in range(3) for c in range(3) if (r, c) != (1, 1)]
@@ -42,7 +42,7 @@ def contrastive_depth_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Te
     the local depth *contrast* (the shape of the face) rather than the depth values themselves.
     """
     pred, target = _as_maps(pred, target)
-    kernels = _neighbour_difference_kernels().to(device=pred.device, dtype=pred.dtype)
+    kernels = neighbour_difference_kernels().to(device=pred.device, dtype=pred.dtype)
     pred_contrast = F.conv2d(pred.unsqueeze(1), kernels, padding=1)  # (B, 8, H, W)
     target_contrast = F.conv2d(target.unsqueeze(1), kernels, padding=1)
     return F.mse_loss(pred_contrast, target_contrast)
@@ -63,8 +63,10 @@ def depth_score(pred_map: torch.Tensor) -> torch.Tensor:
     return _as_map(pred_map).mean(dim=(1, 2))
 
 
-def multitask_loss(outputs: dict, targets: dict, lambdas=(1.0, 1.0, 1.0)) -> torch.Tensor:
-    """L = λ1 · L_depth + λ2 · L_cls + λ3 · L_ref  (the multi-task diagram of the article "Liveness Model Architectures").
+def multitask_loss(outputs: dict, targets: dict,
+                   lambdas: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> torch.Tensor:
+    """L = λ1 · L_depth + λ2 · L_cls + λ3 · L_ref
+    (the multi-task diagram of the article "Liveness Model Architectures").
 
     outputs: {"depth": (B, h, w), "logit": (B,) or (B, 1), "reflection": (B, C, h, w)}, as returned
     by faslearn.models.baselines.MultiTaskNet. targets: {"depth": like outputs["depth"],

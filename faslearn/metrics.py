@@ -25,9 +25,10 @@ Two pitfalls:
    that mode for comparison only.
 """
 import warnings
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 BONA_FIDE = "bona_fide"
 _BONA_FIDE_NAMES = (BONA_FIDE, None, "")  # accepted PAI entries for a bona fide sample
@@ -42,7 +43,7 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
-def check_threshold(threshold) -> float:
+def check_threshold(threshold: float) -> float:
     """A decision threshold as a float; ValueError unless it is a number (inf allowed: accept nothing)."""
     if not _is_number(threshold) or np.isnan(threshold):
         raise ValueError(f"threshold must be a number, got {threshold!r}")
@@ -66,9 +67,14 @@ def _validate(scores, labels=None, pai=None, *, both_classes=True, known_pais=No
         index = int(np.flatnonzero(~np.isfinite(scores))[0])
         raise ValueError(f"scores must be finite, got {scores[index]} at index {index}")
     if pai is not None:
+        if isinstance(pai, (str, bytes)) or not hasattr(pai, "__len__"):
+            raise ValueError(f"pai must be a sequence of instrument names, one per score, got {pai!r}")
         if len(pai) != scores.size:
             raise ValueError(f"pai must have one entry per score ({scores.size}), got {len(pai)}")
         pai = np.array([_plain(name) for name in pai], dtype=object)
+        wrong = [name for name in pai if not (name is None or isinstance(name, str))]  # None: bona fide
+        if wrong:
+            raise ValueError(f"pai must name each sample's instrument as a string, got {wrong[0]!r}")
     if labels is None:
         return scores, None, pai
 
@@ -114,7 +120,7 @@ def _error_counts(scores, labels, thresholds):
     return false_accepts, false_rejects
 
 
-def eer(scores, labels) -> tuple[float, float]:
+def eer(scores: ArrayLike, labels: ArrayLike) -> tuple[float, float]:
     """Equal error rate and its threshold: ``(eer, threshold)``.
 
     The candidate thresholds are the unique scores. The one chosen minimises
@@ -134,7 +140,8 @@ def eer(scores, labels) -> tuple[float, float]:
     return float(rate), float(thresholds[best])
 
 
-def pad_metrics(scores, labels, threshold, pai=None, *, known_pais=None) -> dict:
+def pad_metrics(scores: ArrayLike, labels: ArrayLike, threshold: float, pai: ArrayLike | None = None, *,
+                known_pais: list[str] | None = None) -> dict:
     """APCER (max over species), pooled APCER, APCER per species, BPCER, ACER, HTER at a threshold.
 
     ``pai`` holds one name per sample: the attack instrument species for attacks and "bona_fide"
@@ -162,7 +169,7 @@ def pad_metrics(scores, labels, threshold, pai=None, *, known_pais=None) -> dict
     }
 
 
-def auc(scores, labels) -> float:
+def auc(scores: ArrayLike, labels: ArrayLike) -> float:
     """Area under the ROC curve = P(bona fide score > attack score), ties counted half.
 
     Mann-Whitney form with average ranks r_i (1-based):
@@ -177,7 +184,7 @@ def auc(scores, labels) -> float:
     return float(u_statistic / (n_bona_fide * n_attack))
 
 
-def tpr_at_fpr(scores, labels, fpr: float = 0.01) -> float:
+def tpr_at_fpr(scores: ArrayLike, labels: ArrayLike, fpr: float = 0.01) -> float:
     """Highest TPR among the thresholds whose FPR <= ``fpr``.
 
     TPR = share of bona fide samples accepted (1 - BPCER); FPR = share of attacks accepted
@@ -185,8 +192,8 @@ def tpr_at_fpr(scores, labels, fpr: float = 0.01) -> float:
     so FPR = 0 is always reachable.
     """
     scores, labels, _ = _validate(scores, labels)
-    if not 0.0 <= fpr <= 1.0:
-        raise ValueError(f"fpr must be in [0, 1], got {fpr}")
+    if not _is_number(fpr) or not 0.0 <= fpr <= 1.0:
+        raise ValueError(f"fpr must be a number in [0, 1], got {fpr!r}")
     thresholds = np.append(np.unique(scores), np.inf)
     false_accepts, false_rejects = _error_counts(scores, labels, thresholds)
     n_attack, n_bona_fide = np.sum(labels == 0), np.sum(labels == 1)
@@ -194,7 +201,7 @@ def tpr_at_fpr(scores, labels, fpr: float = 0.01) -> float:
     return float(tpr[false_accepts / n_attack <= fpr].max())
 
 
-def bpcer_at_apcer(scores, labels, pai=None, apcer: float = 0.01, *,
+def bpcer_at_apcer(scores: ArrayLike, labels: ArrayLike, pai: ArrayLike | None = None, apcer: float = 0.01, *,
                    aggregate: str = "max") -> dict:
     """BPCER at a fixed APCER: the lowest BPCER among the thresholds whose APCER <= ``apcer``.
 
@@ -208,8 +215,8 @@ def bpcer_at_apcer(scores, labels, pai=None, apcer: float = 0.01, *,
     the achieved ``apcer``; ``pad_metrics`` at that threshold gives the same numbers.
     """
     scores, labels, pai = _validate(scores, labels, pai)
-    if not 0.0 <= apcer <= 1.0:
-        raise ValueError(f"apcer must be in [0, 1], got {apcer}")
+    if not _is_number(apcer) or not 0.0 <= apcer <= 1.0:
+        raise ValueError(f"apcer must be a number in [0, 1], got {apcer!r}")
     if aggregate not in ("max", "pooled"):
         raise ValueError(f"aggregate must be 'max' or 'pooled', got {aggregate!r}")
     thresholds = np.append(np.unique(scores), np.inf)
@@ -242,7 +249,8 @@ class VideoScores(NamedTuple):
     pai: np.ndarray | None
 
 
-def video_scores(frame_scores, video_ids, labels=None, pai=None) -> VideoScores:
+def video_scores(frame_scores: ArrayLike, video_ids: ArrayLike, labels: ArrayLike | None = None,
+                 pai: ArrayLike | None = None) -> VideoScores:
     """Average frame scores into one score per video (the CDCN, SSDG and bob practice).
 
     ``labels`` and ``pai`` are per frame and must be constant within each video.
@@ -286,7 +294,8 @@ def _test_report(scores, labels, pai, threshold, protocol) -> dict:
     return report
 
 
-def evaluate(dev_scores, dev_labels, test_scores, test_labels, test_pai=None) -> dict:
+def evaluate(dev_scores: ArrayLike, dev_labels: ArrayLike, test_scores: ArrayLike, test_labels: ArrayLike,
+             test_pai: ArrayLike | None = None) -> dict:
     """The fair protocol: the EER threshold of the dev set, applied to the test set.
 
     Returns ``pad_metrics`` on test plus the test ``auc``, ``eer`` (for reference),
@@ -296,7 +305,8 @@ def evaluate(dev_scores, dev_labels, test_scores, test_labels, test_pai=None) ->
     return _test_report(test_scores, test_labels, test_pai, threshold, "dev_threshold")
 
 
-def evaluate_optimistic_test_threshold(test_scores, test_labels, test_pai=None) -> dict:
+def evaluate_optimistic_test_threshold(test_scores: ArrayLike, test_labels: ArrayLike,
+                                       test_pai: ArrayLike | None = None) -> dict:
     """Legacy SSDG/FLIP/SA-FAS/AG-FAS protocol: the threshold is the test set's own EER point.
 
     Optimistic: the threshold is tuned on the test labels, so HTER comes out close to the test
@@ -310,8 +320,8 @@ def evaluate_optimistic_test_threshold(test_scores, test_labels, test_pai=None) 
     return _test_report(test_scores, test_labels, test_pai, threshold, "test_threshold_optimistic")
 
 
-def bootstrap_ci(metric_fn, groups, *arrays, n_boot: int = 1000, level: float = 0.95,
-                 seed: int = 0) -> tuple[float, float]:
+def bootstrap_ci(metric_fn: Callable[..., float], groups: ArrayLike, *arrays: ArrayLike, n_boot: int = 1000,
+                 level: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap confidence interval ``(low, high)`` that resamples groups, not samples.
 
     Frames (or videos) of one identity are correlated, so resampling them one by one makes the

@@ -23,36 +23,29 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from torch import nn
 
 from . import pretrained
 from .checkpoints import load_weights
 from .data.datasets import to_tensor
-from .losses import BINARY, DEPTH, MULTITASK, Objective
+from .losses import Objective
 from .metrics import eer
-from .models import CDCN, CDCNBinary, CDCNpp, MultiTaskNet, resnet18_binary
+from .models.registry import create_model, list_models, model_entry
+from .utils import check_number
 
-MODELS = ("cdcn", "cdcn++", "cdcn_binary", "multitask", "resnet18")
 # shipped checkpoint (faslearn.pretrained.REGISTRY) -> its run in the shipped course sweep results
 SHIPPED_RUNS = {"cdcn_night_leave_one_out": "cdcn-leave_one_out-night-theta0.7-width0.25-seed0"}
 
 
 def build_model(model: str, theta: float = 0.7, width: float = 1.0, map_size: int | None = None
                 ) -> tuple[nn.Module, Objective]:
-    """A fresh network and its objective (loss, score) by name, as the training notebook builds them.
-
-    ``cdcn_binary``, ``cdcn`` and ``multitask`` share CDCN's backbone at ``theta`` and ``width``;
-    ``resnet18`` ignores both. ``map_size`` is the side of the depth maps the model predicts.
-    """
-    if model == "resnet18":
-        return resnet18_binary(), BINARY
-    if model == "cdcn_binary":
-        return CDCNBinary(theta=theta, width=width, map_size=map_size), BINARY
-    if model in ("cdcn", "cdcn++"):
-        return (CDCN if model == "cdcn" else CDCNpp)(theta=theta, width=width, map_size=map_size), DEPTH
-    if model == "multitask":
-        return MultiTaskNet("cdcn", reflection_channels=1, theta=theta, width=width, map_size=map_size), MULTITASK
-    raise ValueError(f"unknown model {model!r}; expected one of {list(MODELS)}")
+    """A fresh network and its objective (loss, score) by registered name (`faslearn.models.registry`), as
+    the training notebook builds them: each model takes those of ``theta``, ``width`` and ``map_size``
+    (the side of its depth maps) that it has (``resnet18`` has none)."""
+    entry = model_entry(model)
+    given = {"theta": theta, "width": width, "map_size": map_size}
+    return create_model(model, **{k: v for k, v in given.items() if k in entry.settings}), entry.objective
 
 
 @dataclass
@@ -67,8 +60,9 @@ class Run:
     threshold: float | None  # the dev EER threshold: accept as bona fide when score >= threshold
 
     @torch.no_grad()
-    def score(self, faces, batch_size: int = 64) -> np.ndarray:
+    def score(self, faces: ArrayLike, batch_size: int = 64) -> np.ndarray:
         """Bona fide scores of aligned face crops: uint8 (N, S, S, 3) RGB with S = ``image_size``."""
+        batch_size = check_number(batch_size, "batch_size", 1, integer=True)
         faces = np.asarray(faces)
         if faces.ndim != 4 or faces.shape[1:] != (self.image_size, self.image_size, 3):
             raise ValueError(f"expected face crops of shape (N, {self.image_size}, {self.image_size}, 3), "
@@ -109,13 +103,13 @@ def read_results(path: Path) -> dict:
 
     try:
         results = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise invalid(f"not JSON ({error})") from None
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError, an integer too long
+        raise invalid(f"not JSON ({str(error)[:200]})") from None
     if not isinstance(results, dict) or not isinstance(results.get("parameters"), dict):
         raise invalid("no 'parameters' mapping")
     parameters = dict(results["parameters"])
-    if parameters.get("model") not in MODELS:
-        raise invalid(f"parameters.model is {parameters.get('model')!r}, expected one of {list(MODELS)}")
+    if parameters.get("model") not in list_models():
+        raise invalid(f"parameters.model is {parameters.get('model')!r}, expected one of {list_models()}")
     parameters.setdefault("theta", 0.7)
     parameters.setdefault("width", 1.0)
 
@@ -126,24 +120,26 @@ def read_results(path: Path) -> dict:
             raise invalid(f"{name} is {value!r}, expected {kind} from {low} to {high}")
         return value
 
-    parameters["image_size"] = number(parameters.get("image_size"), "parameters.image_size", 8, 4096, integer=True)
+    parameters["image_size"] = number(parameters.get("image_size"), "parameters.image_size", 16, 1024, integer=True)
     parameters["theta"] = float(number(parameters["theta"], "parameters.theta", 0.0, 1.0))
     parameters["width"] = float(number(parameters["width"], "parameters.width", 1e-3, 64.0))
-    map_size = number(results.get("map_size", parameters["image_size"] // 4), "map_size", 1, 4096, integer=True)
+    map_size = number(results.get("map_size", parameters["image_size"] // 4), "map_size", 1, 1024, integer=True)
     metrics = results.get("metrics", {})
     if not isinstance(metrics, dict):
         raise invalid(f"metrics is {type(metrics).__name__}, expected a mapping")
     threshold = metrics.get("threshold")
     if threshold is not None:
-        threshold = float(number(threshold, "metrics.threshold", -np.inf, np.inf))
-        if not np.isfinite(threshold):
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not np.isfinite(threshold):
             raise invalid(f"metrics.threshold is {threshold!r}, expected a finite number")
+        threshold = float(threshold)
     return {**results, "parameters": parameters, "map_size": map_size, "metrics": {**metrics, "threshold": threshold}}
 
 
-def load_run(folder) -> Run:
+def load_run(folder: str | Path) -> Run:
     """Rebuild a training run's model from ``results.json`` and load ``model.safetensors``; a name of
     ``SHIPPED_RUNS`` (that is not a folder here) gives the shipped model (``load_shipped_run``)."""
+    if not isinstance(folder, (str, Path)) or not str(folder):
+        raise ValueError(f"expected a run folder or one of {list(SHIPPED_RUNS)}, got {folder!r}")
     if str(folder) in SHIPPED_RUNS and not Path(folder).is_dir():
         return load_shipped_run(str(folder))
     folder = Path(folder)

@@ -10,7 +10,8 @@
 The YAML file names the notebook, the folder of the runs, the parameters shared by every run
 (``defaults``) and a ``grid``: each entry's list-valued parameters are crossed (a product), its
 scalars fixed; ``--set key=value`` overrides a parameter in every run (the value is read as YAML:
-``--set epochs=1`` is an int, ``--set data_root=/data/OULU-NPU`` a string). An optional ``run_name`` template names the runs from their parameters, e.g.
+``--set epochs=1`` is an int, ``--set data_root=/data/OULU-NPU`` a string). An optional ``run_name``
+template names the runs from their parameters, e.g.
 ``"{branch}-fpm_{fpm}-ppm_{ppm}-{protocol}-{target}-seed{seed}"`` (default: `run_name`'s rule for
 train_cdcn.ipynb). Runs with the same parameters are run once. Each run writes its executed notebook,
 checkpoints and ``results.json`` to ``<output_root>/<name>/``; a run whose ``results.json`` exists
@@ -42,26 +43,54 @@ A run that scores no dev/test frames (train_dfg.ipynb) is kept as its ``results.
 float to 5 significant digits.
 """
 import argparse
+import ast
 import difflib
 import itertools
 import json
 import keyword
+import math
 import os
+import re
+import string
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
+from numpy.typing import ArrayLike
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+class CommandLineError(ValueError):
+    """A malformed ``--set`` or ``--shard``: a usage error (exit status 2), not an unusable file (1)."""
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without anchors and aliases: a config names parameters and values, and nine nested aliases
+    ("billion laughs") expand to gigabytes."""
+
+    def compose_node(self, parent, index):  # noqa: ANN001, ANN201 - yaml's own signature
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.YAMLError(f"YAML aliases (*name) are not accepted in a sweep config "
+                                 f"(line {mark.line + 1}); write the values out")
+        return super().compose_node(parent, index)
+
+
+def _short(value: object, limit: int = 80) -> str:
+    """repr(value), cut to ``limit`` characters: a message stays one readable line whatever a file holds."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def read_config(path: Path) -> dict:
     """The sweep config in ``path``, checked: a mapping that names a notebook, an output_root and a
     non-empty grid of mappings (``defaults`` a mapping too, if given). ValueError, one line, otherwise."""
     try:
-        config = yaml.safe_load(path.read_text())
+        config = yaml.load(path.read_text(), Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)
         at = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""
@@ -70,7 +99,8 @@ def read_config(path: Path) -> dict:
         raise ValueError(f"cannot read the sweep config {path}: {error}") from None
     expected = "a mapping with notebook, output_root, defaults and grid"
     if not isinstance(config, dict):
-        raise ValueError(f"{path}: expected {expected}, got {type(config).__name__ if config is not None else 'nothing'}")
+        got = type(config).__name__ if config is not None else "nothing"
+        raise ValueError(f"{path}: expected {expected}, got {got}")
     missing = [key for key in ("notebook", "output_root", "grid") if key not in config]
     if missing:
         raise ValueError(f"{path}: expected {expected}; missing {', '.join(missing)}")
@@ -81,33 +111,82 @@ def read_config(path: Path) -> dict:
         raise ValueError(f"{path}: defaults must be a mapping of parameter: value, got {type(defaults).__name__}")
     for key in ("notebook", "output_root"):
         if not isinstance(config[key], str) or not config[key]:
-            raise ValueError(f"{path}: {key} must be a path, got {config[key]!r}")
+            raise ValueError(f"{path}: {key} must be a path, got {_short(config[key])}")
+    if "run_name" in config and not isinstance(config["run_name"], str):
+        raise ValueError(f"{path}: run_name must be a text template such as \"{{model}}-seed{{seed}}\", got "
+                         f"{_short(config['run_name'])}")
+    for i, entry in enumerate(grid):
+        empty = [key for key, value in entry.items() if value == []]
+        if empty:
+            raise ValueError(f"{path}: grid entry {i + 1} gives {empty[0]} an empty list; expected at least one "
+                             "value")
     return config
 
 
-def notebook_parameters(notebook: Path) -> set[str]:
-    """The names in the notebook's ``parameters`` cell: the list papermill's --help-notebook shows."""
+def notebook_parameters(notebook: Path) -> dict:
+    """{name: default} of the notebook's ``parameters`` cell: the list papermill's --help-notebook shows, each
+    default read as a Python literal (never run; ``None`` where it is not a literal)."""
+    import warnings
+
     import papermill
 
-    return set(papermill.inspect_notebook(str(notebook)))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # papermill warns about what it cannot parse; the line below says it
+            parameters = papermill.inspect_notebook(str(notebook))
+    except Exception as error:  # noqa: BLE001 - nbformat and papermill raise many kinds for a file that is not one
+        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        raise ValueError(f"{notebook} is not a notebook ({reason}); expected a .ipynb file") from None
+    defaults = {}
+    for name, info in parameters.items():
+        try:
+            defaults[name] = ast.literal_eval(info["default"])
+        except (ValueError, SyntaxError):
+            defaults[name] = None
+    return defaults
 
 
-def check_parameter_names(config: dict, overrides: dict, known: set[str]) -> None:
+def _type_refusal(value, default) -> str | None:
+    """Why ``value`` cannot stand for a parameter whose default is ``default``, or None: a True/False flag
+    takes a bool, a whole number an int, a number an int or float, a text a str or an int (``-p protocol 1``)."""
+    if default is None:
+        return None
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "True or False"
+    if isinstance(default, int):
+        return None if isinstance(value, int) and not isinstance(value, bool) else "a whole number"
+    if isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return None if ok else "a finite number"
+    if isinstance(default, str):
+        return None if isinstance(value, (str, int)) and not isinstance(value, bool) else "a text"
+    return None
+
+
+def check_parameters(config: dict, overrides: dict, declared: dict) -> None:
     """Every parameter a config or ``--set`` names must be a plain identifier that the notebook's
-    ``parameters`` cell defines: papermill writes ``name = value`` into the notebook, so a name that is
-    not checked is code. ValueError naming the key, where it came from and the nearest valid name."""
+    ``parameters`` cell defines (``declared``, from `notebook_parameters`), with a value of its default's
+    type: papermill writes ``name = value`` into the notebook, so a name that is not checked is code.
+    ValueError naming the key, where it came from and the nearest valid name (or the type expected). The
+    notebook checks ranges itself when it runs."""
     sources = [("--set", overrides), ("defaults", config.get("defaults", {}))]
     sources += [(f"grid entry {i + 1}", entry) for i, entry in enumerate(config["grid"])]
     for where, parameters in sources:
-        for key in parameters:
+        for key, values in parameters.items():
+            error = CommandLineError if where == "--set" else ValueError
             if not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key):
-                raise ValueError(f"{where}: {key!r} is not a parameter name (expected a Python identifier "
-                                 f"from the notebook's parameters cell)")
-            if key not in known:
-                near = difflib.get_close_matches(key, sorted(known), n=1)
+                raise error(f"{where}: {_short(key)} is not a parameter name (expected a Python identifier "
+                            f"from the notebook's parameters cell)")
+            if key not in declared:
+                near = difflib.get_close_matches(key, sorted(declared), n=1)
                 hint = f"; did you mean {near[0]!r}?" if near else ""
-                raise ValueError(f"{where}: unknown parameter {key!r}: the notebook's parameters cell has no "
-                                 f"such name{hint}")
+                raise error(f"{where}: unknown parameter {key!r}: the notebook's parameters cell has no "
+                            f"such name{hint}")
+            for value in values if where.startswith("grid") and isinstance(values, list) else [values]:
+                expected = _type_refusal(value, declared[key])
+                if expected:
+                    raise error(f"{where}: {key} is {_short(value)}, expected {expected} (its default is "
+                                f"{declared[key]!r})")
 
 
 def expand(config: dict, overrides: dict | None = None) -> dict[str, dict]:
@@ -130,17 +209,24 @@ def expand(config: dict, overrides: dict | None = None) -> dict[str, dict]:
 
 def run_name(p: dict, template: str | None = None) -> str:
     """e.g. cdcn_binary-leave_one_out-night-theta0.7-width0.5-seed0 (the target only for the course
-    data; θ and width for every model on the CDCN backbone, i.e. all but resnet18), or ``template``
+    data; θ and width for every registered model that takes them, i.e. all but resnet18), or ``template``
     filled in with the parameters. Other parameters (epochs, batch size, device) are not in the
     name: a sweep that changes them needs its own ``output_root``, and `run_all` refuses a folder
     whose results were made with other parameters."""
     if template:
+        for _, field, spec, conversion in string.Formatter().parse(template):
+            if field is not None and (not field.isidentifier() or conversion or len(spec or "") > 4):
+                raise ValueError(f"run_name template {_short(template)}: {{{field}...}} must be a plain parameter "
+                                 "name with at most a short format such as :.1f")
         try:
-            return _protocol_name(template.format(**p))
+            return _safe_run_name(_protocol_name(template.format(**p)))
         except KeyError as missing:
             raise ValueError(f"run_name template {template!r} names {missing}, which no run parameter sets") from None
+    from faslearn.models.registry import model_entry  # the registry says which models take θ and width
+
     needed = ["model", "protocol", "seed"] + (["target"] if p.get("dataset", "faslearn") == "faslearn" else [])
-    needed += ["theta", "width"] if p.get("model") != "resnet18" else []
+    on_cdc = "theta" in model_entry(p["model"]).settings if "model" in p else True
+    needed += ["theta", "width"] if on_cdc else []
     missing = [key for key in needed if key not in p]
     if missing:
         raise ValueError(f"a run sets no {', '.join(missing)}, which the default run name needs; set them in the "
@@ -148,9 +234,18 @@ def run_name(p: dict, template: str | None = None) -> str:
     name = f"{p['model']}-{_protocol_name(p['protocol'])}"
     if p.get("dataset", "faslearn") == "faslearn":
         name += f"-{p['target']}"
-    if p["model"] != "resnet18":
+    if on_cdc:
         name += f"-theta{p['theta']}-width{p['width']}"
-    return f"{name}-seed{p['seed']}"
+    return _safe_run_name(f"{name}-seed{p['seed']}")
+
+
+def _safe_run_name(name: str) -> str:
+    """``name`` if it is one folder name that stays inside output_root (letters, digits, . _ - + =, at most
+    120 characters, not starting with a dot); ValueError otherwise."""
+    if not re.fullmatch(r"[A-Za-z0-9_+=-][A-Za-z0-9._+=-]{0,119}", name):
+        raise ValueError(f"run name {_short(name)} is not one folder name (expected letters, digits and . _ - + = "
+                         "only, at most 120 characters): check the parameters it is made of")
+    return name
 
 
 def _protocol_name(protocol) -> str:
@@ -195,21 +290,25 @@ def check_kernel(kernel: str) -> None:
     print(f"kernel {kernel!r}: {' '.join(spec.argv[:3])}", flush=True)
 
 
-def repo_path(path) -> Path:
+def repo_path(path: str | Path) -> Path:
     """A config's path, made absolute: as given, or relative to the working directory if it exists there,
     else to this checkout. (Runs execute in the notebook's folder, so a relative path would point elsewhere.)"""
     path = Path(path)
     return path.resolve() if path.is_absolute() or path.exists() else REPO / path
 
 
-def parse_overrides(pairs) -> dict:
+def parse_overrides(pairs: list[str] | None) -> dict:
     """["epochs=1", "data_root=/data"] -> {"epochs": 1, "data_root": "/data"} (values read as YAML)."""
     overrides = {}
     for pair in pairs or ():
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--set expects key=value, got {pair!r}")
-        overrides[key.strip()] = yaml.safe_load(value) if value else ""
+            raise CommandLineError(f"--set expects key=value, got {_short(pair)}")
+        try:
+            overrides[key.strip()] = yaml.load(value, Loader=_NoAliasLoader) if value else ""  # noqa: S506
+        except yaml.YAMLError as error:
+            reason = str(getattr(error, "problem", None) or error).splitlines()[0]
+            raise CommandLineError(f"--set {key.strip()}: {_short(value)} is not a YAML value ({reason})") from None
     return overrides
 
 
@@ -257,12 +356,12 @@ def headline(result: dict) -> str:
 HISTORY_KEYS = ("epoch", "train_loss", "dev_loss", "dev_acer", "test_hter", "test_acer", "test_auc")
 
 
-def float16_list(values) -> list[float]:
+def float16_list(values: ArrayLike) -> list[float]:
     """Scores at float16 precision, printed with the fewest digits that read back the same."""
     return [float(str(v)) for v in np.asarray(values, dtype=np.float16)]
 
 
-def significant_digits(value, digits: int = 5):
+def significant_digits(value: Any, digits: int = 5) -> Any:
     """``value`` (JSON: dicts, lists, numbers) with every float rounded to ``digits`` significant digits."""
     if isinstance(value, dict):
         return {k: significant_digits(v, digits) for k, v in value.items()}
@@ -319,7 +418,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kernel", default="python3", help="Jupyter kernel that runs the notebooks (default: python3)")
 
 
-def run(args, parser: argparse.ArgumentParser) -> int:
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run (or list, or collect) the sweep that ``add_arguments`` parsed."""
     if not args.config.is_file():
         parser.error(f"expected a sweep YAML file, not found: {args.config}")
@@ -328,14 +427,16 @@ def run(args, parser: argparse.ArgumentParser) -> int:
         parser.error(f"--shard must be i/n with whole numbers 0 <= i < n, got {args.shard!r}")
     index, count = int(index), int(count)
     try:
-        config, overrides = read_config(args.config), parse_overrides(args.overrides)
+        overrides = parse_overrides(args.overrides)
+        config = read_config(args.config)
         notebook = repo_path(config["notebook"])
         if not notebook.is_file():
             raise ValueError(f"the config names notebook {config['notebook']}, not found here or in {REPO}")
-        check_parameter_names(config, overrides, notebook_parameters(notebook))
+        check_parameters(config, overrides, notebook_parameters(notebook))
         runs = expand(config, overrides)
-    except ValueError as error:
+    except CommandLineError as error:  # the command line is malformed: usage, exit status 2
         parser.error(str(error))
+    # any other ValueError (the config or its notebook cannot be used) reaches the caller: exit status 1
     if not args.collect:
         runs = dict(list(runs.items())[index::count])
     if args.dry_run:
@@ -349,7 +450,12 @@ def run(args, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
-    return run(parser.parse_args(argv), parser)
+    args = parser.parse_args(argv)
+    try:
+        return run(args, parser)
+    except ValueError as error:  # an unusable config: one line, exit status 1 (a malformed command line: 2)
+        print(f"{parser.prog}: {error}", file=sys.stderr)
+        return 1

@@ -1,6 +1,9 @@
 """Small helpers every notebook needs: reproducible seeds, the device to run on, JSON-ready values."""
+import math
+import numbers
 import os
 import random
+from typing import Any
 
 import numpy as np
 import torch
@@ -36,7 +39,7 @@ def get_device(preferred: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
-def as_json(value):
+def as_json(value: Any) -> Any:
     """``value`` with NumPy arrays and scalars, also inside dicts, lists and tuples, as plain Python
     (for json.dumps)."""
     if isinstance(value, dict):
@@ -49,7 +52,7 @@ def as_json(value):
 LESSON_PREFIX = "lesson: "
 
 
-def lesson(statement: str, holds) -> bool:
+def lesson(statement: str, holds: bool | np.bool_) -> bool:
     """Print ``lesson: <statement>: True`` (or False) and return whether it holds.
 
     A teaching notebook that trains on the learner's CPU cannot promise its digits: a few epochs take
@@ -61,3 +64,30 @@ def lesson(statement: str, holds) -> bool:
     holds = bool(holds)
     print(f"{LESSON_PREFIX}{statement}: {holds}")
     return holds
+
+
+def derive_seed(*keys: int) -> int:
+    """One 32-bit seed from a tuple of whole numbers (a run's seed, an epoch, a row...), as NumPy's
+    SeedSequence mixes them: nearby tuples give unrelated streams, and the same tuple always the same one."""
+    return int(np.random.SeedSequence([int(key) for key in keys]).generate_state(1)[0])
+
+
+def check_number(value: Any, name: str, low: float = -math.inf, high: float = math.inf, *, integer: bool = False,
+                 above: float | None = None) -> float | int:
+    """``value`` as a float (an int with ``integer``) if it is a real number, not a bool, in [low, high] and
+    greater than ``above`` when given; ValueError "<name> must be <what was expected>, got <value>" otherwise.
+    The one check behind the arguments that take a number (θ, width, epochs, learning rate, batch size...)."""
+    real = isinstance(value, numbers.Integral) if integer else isinstance(value, numbers.Real)
+    in_range = real and math.isfinite(value) and low <= value <= high and (above is None or value > above)
+    if isinstance(value, bool) or not in_range:
+        kind = "a whole number" if integer else "a number"
+        if above is not None:
+            bounds = f" > {above:g}" + (f" and <= {high:g}" if math.isfinite(high) else "")
+        elif math.isfinite(low) and math.isfinite(high):
+            bounds = f" in [{low:g}, {high:g}]"
+        elif math.isfinite(low):
+            bounds = f" >= {low:g}"
+        else:
+            bounds = f" <= {high:g}" if math.isfinite(high) else " (finite)"
+        raise ValueError(f"{name} must be {kind}{bounds}, got {value!r}")
+    return int(value) if integer else float(value)

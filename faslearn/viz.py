@@ -1,13 +1,17 @@
 """Figures the course draws more than once: image grids, spectra, score histograms, result bars."""
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 
 from .metrics import pad_metrics
 
 BONA_FIDE_COLOUR, ATTACK_COLOUR = "tab:green", "tab:red"
 
 
-def show_images(images, titles=None, ncols: int | None = None, size: float = 1.6, cmap=None, suptitle=None):
+def show_images(images: np.ndarray | list, titles: list[str] | None = None, ncols: int | None = None,
+                size: float = 1.6, cmap: str | None = None, suptitle: str | None = None) -> Figure:
     """A grid of images (uint8 RGB, or 2D maps drawn with ``cmap``), one optional title each."""
     images = list(images)
     ncols = ncols or len(images)
@@ -67,7 +71,8 @@ def radial_power_spectrum(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return keep * step, sums[keep] / counts[keep]
 
 
-def score_histograms(scores, labels, threshold=None, pai=None, ax=None, bins: int = 30, title=None):
+def score_histograms(scores: ArrayLike, labels: ArrayLike, threshold: float | None = None, pai: ArrayLike | None = None,
+                     ax: Axes | None = None, bins: int = 30, title: str | None = None) -> Axes:
     """Score distributions of bona fide vs attacks (per instrument when ``pai`` is given)."""
     scores, labels = np.asarray(scores), np.asarray(labels)
     ax = ax or plt.subplots(figsize=(6, 3))[1]
@@ -92,7 +97,8 @@ def score_histograms(scores, labels, threshold=None, pai=None, ax=None, bins: in
     return ax
 
 
-def result_bars(rows: list[dict], key: str = "hter", group: str = "target", series: str = "protocol", ax=None):
+def result_bars(rows: list[dict], key: str = "hter", group: str = "target", series: str = "protocol",
+                ax: Axes | None = None) -> Axes:
     """Grouped bars of one metric (in %), e.g. HTER per target domain, intra vs leave-one-out."""
     groups = list(dict.fromkeys(r[group] for r in rows))
     names = list(dict.fromkeys(r[series] for r in rows))

@@ -1,13 +1,20 @@
 """Interactive knobs for the notebooks (ipywidgets); each also works as a plain function call."""
+from typing import TYPE_CHECKING
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
+from numpy.typing import ArrayLike
 
 from .viz import score_histograms
 
+if TYPE_CHECKING:
+    import torch
 
-def threshold_explorer(scores, labels, pai=None, threshold: float | None = None, title: str | None = None):
+
+def threshold_explorer(scores: ArrayLike, labels: ArrayLike, pai: ArrayLike | None = None,
+                       threshold: float | None = None, title: str | None = None) -> widgets.VBox:
     """A slider over the decision threshold, redrawing the histograms with APCER / BPCER / ACER.
 
     Move it right and fewer attacks get in (APCER falls) while more live users are rejected
@@ -45,7 +52,8 @@ def _figure_under(control, draw):
     return box
 
 
-def strength_explorer(images, reconstructions: dict, titles=None):
+def strength_explorer(images: "torch.Tensor | np.ndarray", reconstructions: dict,
+                      titles: list[str] | None = None) -> widgets.VBox:
     """A slider over the DFG's noise strength: the inputs (top row) and their reconstructions at the
     chosen strength (bottom row). ``images`` (B, 3, H, W) in [-1, 1]; ``reconstructions`` maps each
     strength to a tensor like ``images``, computed beforehand (so the slider only redraws)."""

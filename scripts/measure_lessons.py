@@ -31,8 +31,8 @@ from nbclient import NotebookClient
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from tests.portability import CPU_PATHS  # noqa: E402
 from faslearn.kernels import steady_kernel_channels  # noqa: E402
+from tests.portability import CPU_PATHS  # noqa: E402
 
 steady_kernel_channels()
 
@@ -67,7 +67,8 @@ rows_out = []
 for r, unseen in zip(results, unseen_scores):
     rows = test_rows(r)
     test = rows["test"]
-    low, high = fl.metrics.bootstrap_ci(hter_at(r["threshold"]), bench.identity[test], r["test_scores"], bench.label[test])
+    low, high = fl.metrics.bootstrap_ci(hter_at(r["threshold"]), bench.identity[test], r["test_scores"],
+                                        bench.label[test])
     species = bench.pai[rows["unseen"]]
     legacy = fl.metrics.evaluate_optimistic_test_threshold(r["test_scores"], bench.label[test])
     rows_out.append({
@@ -185,8 +186,8 @@ def report(folder: Path) -> None:
             for model in ("plain conv", "CDC θ=0.7"):
                 values = np.array([[100 * merged[f"{model}|{s}"][k] for k in ("dev_acer", "test_hter", "test_auc")]
                                    for s in seeds])
-                print(f"{model:<11} over {len(seeds)} seeds: dev ACER {fmt(values[:, 0])}; test HTER {fmt(values[:, 1])};"
-                      f" test AUC {fmt(values[:, 2])}")
+                print(f"{model:<11} over {len(seeds)} seeds: dev ACER {fmt(values[:, 0])}; "
+                      f"test HTER {fmt(values[:, 1])}; test AUC {fmt(values[:, 2])}")
             stalls = [s for s in seeds if merged[f"plain conv|{s}"]["dev_acer"] > 0.15
                       or merged[f"CDC θ=0.7|{s}"]["dev_acer"] > 0.15]
             print(f"seeds with a dev ACER above 15 % (a stalled run): {stalls or 'none'}")

@@ -81,8 +81,9 @@ def report(notebooks: list[Path], runs: dict[str, Path]) -> int:
             failures += any(bad)
             first_line = next((line for line in cell.source.splitlines() if not line.startswith("#")), "")
             label = f"{path.stem[:2]}[{index}] {first_line[:34]}"
-            print(f"{label:<44}{'exact' if limit is None else f'{limit:g}':>10}" + "".join(
-                f"{'text' if math.isinf(d) else f'{d:.3g}':>11}{'!' if b else ' '}" for d, b in zip(moved.values(), bad)))
+            columns = [f"{'text' if math.isinf(d) else f'{d:.3g}':>11}{'!' if b else ' '}"
+                       for d, b in zip(moved.values(), bad)]
+            print(f"{label:<44}{'exact' if limit is None else f'{limit:g}':>10}" + "".join(columns))
     print(f"\n{failures} cell(s) outside their tolerance ('!')" if failures else "\nevery cell within its tolerance")
     return 1 if failures else 0
 

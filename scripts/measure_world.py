@@ -101,7 +101,8 @@ def summarise(records, model="resnet18") -> dict:
               f"{100 * same:8.1f}")
     sources, unseen = mean("leave_one_out", "sources_test_hter"), mean("leave_one_out", "test_hter")
     print(f"{'mean':<9}{100 * mean('intra', 'test_hter'):8.1f}{100 * sources:9.1f}{100 * unseen:8.1f}"
-          f"{np.mean([r['ratio'] for r in rows.values()]):7.2f}{100 * mean('leave_one_out_same_frames', 'test_hter'):8.1f}")
+          f"{np.mean([r['ratio'] for r in rows.values()]):7.2f}"
+          f"{100 * mean('leave_one_out_same_frames', 'test_hter'):8.1f}")
     apcer = {p: float(np.mean([r["unseen_apcer"][p] for r in records if "unseen_apcer" in r and
                                r["protocol"] == "intra"])) for p in UNSEEN_ATTACKS}
     print("unseen species APCER (intra, mean):", {p: round(100 * v, 1) for p, v in apcer.items()})
@@ -120,11 +121,14 @@ def main():
     parser.add_argument("--difficulty", type=float, default=None, help="the benchmark's difficulty (default: its own)")
     parser.add_argument("--moire", type=float, default=None,
                         help="strength of the domains' colour moiré on prints and screens (default: the benchmark's)")
-    parser.add_argument("--clutter", type=float, default=None, help="how furnished the rooms are (default: the benchmark's)")
+    parser.add_argument("--clutter", type=float, default=None,
+                        help="how furnished the rooms are (default: the benchmark's)")
     parser.add_argument("--colour-managed", type=int, choices=(0, 1), default=None,
                         help="1: the printers calibrate their tones, 0: they do not (default: the benchmark's)")
-    parser.add_argument("--image-size", type=int, default=None, help="side of the face crop in pixels (default: the benchmark's)")
-    parser.add_argument("--model", choices=list(MODELS), default="resnet18", help="the detector trained (default: ResNet-18)")
+    parser.add_argument("--image-size", type=int, default=None,
+                        help="side of the face crop in pixels (default: the benchmark's)")
+    parser.add_argument("--model", choices=list(MODELS), default="resnet18",
+                        help="the detector trained (default: ResNet-18)")
     parser.add_argument("--intra-only", action="store_true", help="train intra-domain only (a quick check)")
     parser.add_argument("--targets", nargs="+", default=None, help="target domains (default: all)")
     parser.add_argument("--skip-training", action="store_true")
@@ -143,8 +147,9 @@ def main():
         records = domain_gap(bench, args.seeds, args.epochs, args.device, args.intra_only, args.model, args.targets,
                              args.batch_size, args.augment)
         if args.intra_only:
-            print("intra HTER %:", {t: round(100 * float(np.mean([r["test_hter"] for r in records if r["target"] == t])), 1)
-                                    for t in args.targets or bench.config.domains})
+            intra = {t: round(100 * float(np.mean([r["test_hter"] for r in records if r["target"] == t])), 1)
+                     for t in args.targets or bench.config.domains}
+            print("intra HTER %:", intra)
         results.update(records=records, summary=None if args.intra_only else summarise(records, args.model))
     if args.out:
         with open(args.out, "w") as f:

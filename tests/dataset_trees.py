@@ -143,7 +143,8 @@ def _replay(root: Path) -> None:
                         face_frames(client, num_frames=3))
             for support, medium in (("fixed", "print"), ("hand", "mobile"), ("fixed", "highdef")):
                 kind = "photo" if medium == "print" else "video"
-                name = f"attack_{medium}_{c}_session01_{'highdef' if medium != 'mobile' else 'mobile'}_{kind}_controlled.mov"
+                quality = "highdef" if medium != "mobile" else "mobile"
+                name = f"attack_{medium}_{c}_session01_{quality}_{kind}_controlled.mov"
                 write_video(root / folder / "attack" / support / name, face_frames(client, True, num_frames=3))
 
 

@@ -5,8 +5,14 @@ import json
 import pytest
 from dataset_trees import BUILDERS, make_tree
 
-from faslearn.data.adapters import (CROSS_DATASET_PROTOCOLS, DATASETS, DatasetError, cross_dataset, load_recordings,
-                                    protocols)
+from faslearn.data.real.adapters import (
+    CROSS_DATASET_PROTOCOLS,
+    DATASETS,
+    DatasetError,
+    cross_dataset,
+    load_recordings,
+    protocols,
+)
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +110,8 @@ def test_bad_input_gives_one_line_naming_the_file(trees, tmp_path):
         return message
 
     assert "unknown dataset 'oulu'" in error("oulu", tmp_path)
-    assert "unknown OULU-NPU protocol '5'; expected one of ['1', '2', '3_1'" in error("oulu_npu", trees["oulu_npu"], "5")
+    expected = "unknown OULU-NPU protocol '5'; expected one of ['1', '2', '3_1'"
+    assert expected in error("oulu_npu", trees["oulu_npu"], "5")
     assert f"no OULU-NPU copy at {tmp_path / 'nowhere'}: expected a folder with Train_files/" in error(
         "oulu_npu", tmp_path / "nowhere", "1")
 

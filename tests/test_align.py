@@ -7,8 +7,18 @@ import numpy as np
 import pytest
 from skimage import data
 
-from faslearn.data.align import (DETECTORS, Face, FaceDetector, HaarDetector, NoFaceError, align_face,
-                                 detect_and_align, eye_template, face_transform, get_detector)
+from faslearn.data.real.align import (
+    DETECTORS,
+    Face,
+    FaceDetector,
+    HaarDetector,
+    NoFaceError,
+    align_face,
+    detect_and_align,
+    eye_template,
+    face_transform,
+    get_detector,
+)
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +130,8 @@ def test_detector_registry():
     detector = get_detector("haar")
     assert isinstance(detector, HaarDetector) and get_detector(detector) is detector
     assert isinstance(pickle.loads(pickle.dumps(detector)), HaarDetector)  # goes to worker processes
-    with pytest.raises(ValueError, match=r"unknown face detector 'dlib'; expected one of \['haar', 'mediapipe', 'mtcnn'\]"):
+    with pytest.raises(ValueError,
+                       match=r"unknown face detector 'dlib'; expected one of \['haar', 'mediapipe', 'mtcnn'\]"):
         get_detector("dlib")
 
 

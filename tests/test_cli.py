@@ -4,8 +4,11 @@ Runs are made here in seconds: a tiny model's weights and a results.json in trai
 A papermill run of train_cdcn.ipynb on a fixture OULU-NPU tree checks that the real-data path trains.
 """
 import json
+import os
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import cv2
@@ -14,7 +17,7 @@ import pytest
 import skimage.data
 import torch
 from _threads import one_thread  # noqa: F401  (autouse: every test of the module on one thread)
-from dataset_trees import make_tree
+from dataset_trees import face_frames, make_tree, write_corrupt_video
 from papermill_harness import run_papermill
 
 import faslearn as fl
@@ -87,7 +90,7 @@ def test_the_shipped_model_is_a_run_with_its_dev_threshold(tmp_path, capsys):
         fl.runs.load_shipped_run("nope")
 
 
-@pytest.mark.parametrize("model", ["cdcn", "cdcn++", "resnet18"])
+@pytest.mark.parametrize("model", ["cdcn", "resnet18"])  # every registered model: tests/test_models.py
 def test_export_writes_onnx_that_matches_pytorch(model, tmp_path, capsys):
     pytest.importorskip("onnxruntime")
     run = make_run(tmp_path / "run", model)
@@ -193,7 +196,9 @@ def test_a_damaged_checkpoint_is_named_as_not_valid(tmp_path, capsys, damage):
     ({"parameters": {"model": "cdcn", "image_size": "32"}}, "parameters.image_size is '32'"),
     ({"parameters": {"model": "vgg", "image_size": 32}}, "parameters.model is 'vgg'"),
     ({"metrics": {"threshold": "high"}}, "metrics.threshold is 'high'"),
+    ({"metrics": {"threshold": float("nan")}}, "metrics.threshold is nan, expected a finite number"),
     ({"parameters": []}, "no 'parameters' mapping"),
+    ({"parameters": {"model": "cdcn", "image_size": 4096}}, "expected a whole number from 16 to 1024"),
 ])
 def test_a_results_file_with_wrong_types_is_named_as_not_a_valid_run(tmp_path, change, expected):
     run = make_run(tmp_path / "run")
@@ -202,9 +207,66 @@ def test_a_results_file_with_wrong_types_is_named_as_not_a_valid_run(tmp_path, c
     with pytest.raises(ValueError, match="is not a valid faslearn run") as error:
         fl.runs.load_run(run)
     assert expected in str(error.value)
-    (run / "results.json").write_text("{not json")
-    with pytest.raises(ValueError, match="is not a valid faslearn run: not JSON"):
-        fl.runs.load_run(run)
+    for text in ("{not json", "[" * 100_000 + "]" * 100_000, '{"metrics": {"threshold": ' + "9" * 5000 + "}}"):
+        (run / "results.json").write_text(text)  # malformed, nested past the recursion limit, a 5,000-digit number
+        with pytest.raises(ValueError, match="is not a valid faslearn run: not JSON") as error:
+            fl.runs.load_run(run)
+        assert len(str(error.value)) < 400
+
+
+def test_predict_lists_what_is_not_a_readable_image_and_scores_the_rest(tmp_path, capsys):
+    run = make_run(tmp_path / "run")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    good = face_frames(0)[0]
+    cv2.imwrite(str(folder / "a.jpg"), cv2.cvtColor(good, cv2.COLOR_RGB2BGR))
+    os.mkfifo(folder / "b.jpg")  # reading a pipe would wait forever
+    (folder / "c.jpg").mkdir()  # a folder named like an image
+    (folder / "d.png").write_bytes(_png_header(20_000, 20_000))  # 400 megapixels announced in 45 bytes
+    cv2.imwrite(str(folder / "e.jpg"), cv2.cvtColor(good, cv2.COLOR_RGB2BGR))
+    assert main(["predict", str(run), str(folder)]) == 1
+    captured = capsys.readouterr()
+    assert "a.jpg" in captured.out and "e.jpg" in captured.out
+    assert "b.jpg is not a regular file; expected an image" in captured.err
+    assert "c.jpg is not a regular file; expected an image" in captured.err
+    assert "d.png holds more pixels than are safe to decode" in captured.err
+    assert "Traceback" not in captured.err and "Warning" not in captured.err
+    assert main(["predict", str(run), "/dev/zero"]) == 1
+    assert "/dev/zero is not a regular file" in capsys.readouterr().err
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """The first bytes of a PNG that announces ``width`` x ``height`` pixels and holds none."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + \
+        chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["predict", "RUN", ""], "argument input: expected an image, a folder of images, a video or a webcam index"),
+    (["predict", "RUN", "x.jpg", "--video-frames", "1000000000000"], "expected at most 1000 frames"),
+    (["export", "RUN", "out_dir/"], "expected the path of a file to write, got 'out_dir/'"),
+    (["evaluate", "RUN", "folder", "ROOT", "--json", "m/"], "expected the path of a file to write"),
+])
+def test_an_input_or_output_path_that_cannot_be_meant_is_a_usage_error(argv, expected, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2 and expected in capsys.readouterr().err
+
+
+def test_outputs_that_are_folders_or_exist_are_refused_before_the_work(tmp_path, capsys):
+    run = make_run(tmp_path / "run")
+    (tmp_path / "metrics.json").write_text("mine")
+    argv = ["evaluate", str(run), "folder", str(tmp_path / "nowhere"), "--json", str(tmp_path / "metrics.json")]
+    assert main(argv) == 1  # refused before the (missing) dataset is even read
+    assert "--json " in capsys.readouterr().err and (tmp_path / "metrics.json").read_text() == "mine"
+    assert main(["evaluate", str(run), "folder", str(tmp_path), "--csv", str(tmp_path)]) == 1
+    assert f"--csv {tmp_path} is a folder; expected a file path" in capsys.readouterr().err
+    assert main(["evaluate", str(run), "folder", str(tmp_path), "--cache", str(tmp_path / "metrics.json")]) == 1
+    assert "is a file; expected a folder" in capsys.readouterr().err
+    assert main(["export", str(run), str(tmp_path), "--overwrite"]) == 1
+    assert "is a folder; expected a file path" in capsys.readouterr().err
 
 
 def test_predict_says_when_there_is_no_face(tmp_path, capsys):
@@ -243,6 +305,23 @@ def test_prepare_then_evaluate_on_a_dataset_tree(tmp_path, capsys):
     assert (tmp_path / "metrics.csv").read_text().startswith("metric,value")
 
 
+def test_prepare_and_evaluate_use_every_readable_recording_and_exit_1_listing_the_rest(tmp_path, capsys):
+    root = make_tree("oulu_npu", tmp_path / "OULU-NPU")
+    write_corrupt_video(root / "Dev_files" / "1_1_21_2.avi")  # one bad file among good ones
+    cache, run = tmp_path / "crops", make_run(tmp_path / "run")
+    assert main(["prepare", "oulu_npu", str(root), "--protocol", "1", "--size", "32", "--cache", str(cache)]) == 1
+    captured = capsys.readouterr()
+    assert "skipped, unreadable (1): oulu_npu/Dev_files/1_1_21_2" in captured.out
+    assert "recordings ready in the crop cache" in captured.out
+    assert captured.err.strip().splitlines() == [captured.err.strip()]  # one line
+    assert "faslearn prepare: 1 of " in captured.err and "recordings skipped" in captured.err
+    assert main(["evaluate", str(run), "oulu_npu", str(root), "--protocol", "1", "--cache", str(cache)]) == 1
+    captured = capsys.readouterr()
+    assert "skipped, unreadable (1): oulu_npu/Dev_files/1_1_21_2" in captured.out
+    assert "HTER" in captured.out  # the rest evaluated
+    assert "faslearn evaluate: 1 of " in captured.err
+
+
 def test_a_missing_dataset_is_one_clear_line(tmp_path, capsys):
     assert main(["prepare", "oulu_npu", str(tmp_path / "nowhere")]) == 1
     err = capsys.readouterr().err.strip()
@@ -261,12 +340,19 @@ INJECTION = "__import__('os').system('touch pwned');x"
 
 
 def train_error(argv, capsys, cwd=None) -> str:
-    """The one-line message of `faslearn train ...` refused before anything runs (exit status 2)."""
-    with pytest.raises(SystemExit) as exit_info:
-        main(["train", *argv])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith("faslearn: error: ")
+    """The one-line message of `faslearn train ...` refused before anything runs: exit status 2 and usage for a
+    malformed command line (--set, --shard), 1 and one line for a config or notebook that cannot be used."""
+    command_line = any(a in ("--set", "--shard") for a in argv)
+    if command_line:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["train", *argv])
+        assert exit_info.value.code == 2
+    else:
+        assert main(["train", *argv]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    err = lines[-1]
+    assert err.startswith("faslearn: error: " if command_line else "faslearn train: ")
+    assert command_line or len(lines) == 1
     return err
 
 
@@ -303,7 +389,41 @@ def test_an_unknown_parameter_is_named_with_the_nearest_valid_one_even_in_a_dry_
     assert "unknown parameter 'epoch'" in err and "did you mean 'epochs'?" in err
 
 
+@pytest.mark.parametrize("where, expected", [
+    (["--set", "epochs=!!python/object/apply:os.system [touch pwned]"], "is not a YAML value (could not determine"),
+    (["--set", "epochs=[1"], "--set epochs: '[1' is not a YAML value"),
+    (["--set", "epochs=abc"], "--set: epochs is 'abc', expected a whole number (its default is 3)"),
+    (["--set", "augment=1"], "--set: augment is 1, expected True or False (its default is False)"),
+    (["--set", "lr=.inf"], "--set: lr is inf, expected a finite number (its default is 0.001)"),
+    (["--set", "model=[1, 2]"], "--set: model is [1, 2], expected a text (its default is 'cdcn')"),
+])
+def test_a_parameter_value_of_the_wrong_type_is_refused_even_in_a_dry_run(capsys, where, expected):
+    config = REPO / "notebooks" / "training" / "configs" / "course_sweep.yaml"
+    assert expected in train_error([str(config), *where, "--dry-run"], capsys)
+
+
+def test_a_grid_value_of_the_wrong_type_is_refused_before_anything_runs(tmp_path, capsys):
+    text = ("notebook: notebooks/training/train_cdcn.ipynb\noutput_root: runs/x\n"
+            "grid:\n  - seed: [0, 1.5]\n    theta: 0.7\n")
+    err = train_error([str(sweep_config(tmp_path, text)), "--dry-run"], capsys)
+    assert "grid entry 1: seed is 1.5, expected a whole number (its default is 0)" in err
+
+
 @pytest.mark.parametrize("text, expected", [
+    ("a: &a [x, x]\nb: [*a, *a]\nnotebook: n\noutput_root: r\ngrid: [{seed: 0}]\n", "YAML aliases (*name) are not"),
+    ("notebook: notebooks/training/train_cdcn.ipynb\noutput_root: runs/x\nrun_name: 5\ngrid:\n  - seed: 0\n",
+     "run_name must be a text template"),
+    ("notebook: notebooks/training/train_cdcn.ipynb\noutput_root: runs/x\ngrid:\n  - seed: []\n",
+     "grid entry 1 gives seed an empty list"),
+    ("notebook: notebooks/training/train_cdcn.ipynb\noutput_root: runs/x\nrun_name: '{seed!r:>99999999}'\n"
+     "grid:\n  - seed: 0\n", "must be a plain parameter name"),
+    ("notebook: notebooks/training/train_cdcn.ipynb\noutput_root: runs/x\nrun_name: '{seed.__class__}'\n"
+     "grid:\n  - seed: 0\n", "must be a plain parameter name"),
+    ("notebook: notebooks/training/train_cdcn.ipynb\noutput_root: runs/x\nrun_name: '../../{seed}'\n"
+     "grid:\n  - seed: 0\n", "is not one folder name"),
+    ("notebook: notebooks/training/train_cdcn.ipynb\noutput_root: runs/x\ndefaults: {model: cdcn, theta: 0.7, "
+     "width: 1.0, target: night}\ngrid:\n  - seed: 0\n    protocol: ../../tmp/escape\n", "is not one folder name"),
+    ("notebook: README.md\noutput_root: runs/x\ngrid:\n  - seed: 0\n", "README.md is not a notebook"),
     ("notebook: [unclosed\n", "is not valid YAML (line"),
     ("- a\n- b\n", "expected a mapping with notebook, output_root, defaults and grid, got list"),
     ("", "got nothing"),
@@ -343,6 +463,18 @@ def test_train_two_stream_runs_on_a_cross_dataset_protocol(tmp_path):
     # the threshold from CASIA-FASD (the source), the test on the unseen Replay-Attack and its own instruments
     assert set(results["splits"]["test"]["pai"]) == {"bona_fide", "print", "mobile", "highdef"}
     assert set(results["splits"]["dev"]["pai"]) == {"bona_fide", "warped_print", "cut_print", "replay"}  # CASIA dev
+
+
+def test_a_run_refuses_a_batch_size_below_one_and_a_folder_that_is_not_a_path(tmp_path):
+    run = fl.runs.load_run(make_run(tmp_path / "run"))
+    faces = np.zeros((2, 32, 32, 3), np.uint8)
+    for batch_size in (0, -1, 2.5):
+        with pytest.raises(ValueError, match=f"batch_size must be a whole number >= 1, got {batch_size}"):
+            run.score(faces, batch_size=batch_size)
+    with pytest.raises(ValueError, match="expected a run folder or one of"):
+        fl.runs.load_run(None)
+    with pytest.raises(ValueError, match="expected a torch nn.Module to load the weights into, got NoneType"):
+        fl.checkpoints.load_weights(None, tmp_path / "run" / "model.safetensors")
 
 
 def test_run_score_refuses_float_faces_that_it_would_read_as_0_to_255(tmp_path):

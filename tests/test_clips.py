@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 
 from faslearn.data import clips
-from faslearn.data.clips import (check_clip, frame_differences, key_frames, optical_flow, read_video,
-                                 register_clip, registration_residual)
+from faslearn.data.clips import (
+    check_clip,
+    frame_differences,
+    key_frames,
+    optical_flow,
+    read_video,
+    register_clip,
+    registration_residual,
+)
 
 
 def textured_frame(size: int = 96, seed: int = 0) -> np.ndarray:

@@ -7,9 +7,9 @@ import pytest
 from skimage import data
 
 from faslearn.data import ClipDataset, FrameDataset, make_benchmark, prepare_clips, read_video
-from faslearn.data.adapters import Recording
-from faslearn.data.align import HaarDetector, align_face
-from faslearn.data.crops import CropSet, frame_indices, prepare_crops, read_frames
+from faslearn.data.real.adapters import Recording
+from faslearn.data.real.align import HaarDetector, align_face
+from faslearn.data.real.crops import CropSet, frame_indices, prepare_crops, read_frames
 
 SIZE, FRAMES = 64, 2  # small crops, two frames per video: fast
 
@@ -90,7 +90,8 @@ def test_frame_indices():
         frame_indices(0, 1)
     with pytest.raises(ValueError, match="positive number of frames to sample, got n=0"):
         frame_indices(5, 0)
-    with pytest.raises(ValueError, match=r"unknown frame sampling scheme 'random'; expected one of \('uniform', 'ssdg'\)"):
+    with pytest.raises(ValueError,
+                       match=r"unknown frame sampling scheme 'random'; expected one of \('uniform', 'ssdg'\)"):
         frame_indices(5, 1, "random")
 
 
@@ -125,7 +126,8 @@ def test_prepare_crops_end_to_end(recordings, tmp_path, capsys):
     assert (crops.depth == crops.label[:, None, None, None]).all() and not crops.reflection.any()
     assert crops.depth.strides[1:] == (0, 0, 0)  # a broadcast view: no memory
     skipped = dict(crops.skipped)
-    assert skipped["toy/corrupt"].startswith("unreadable: ") and "corrupt.avi cannot be opened" in skipped["toy/corrupt"]
+    assert skipped["toy/corrupt"].startswith("unreadable: ")
+    assert "corrupt.avi cannot be opened" in skipped["toy/corrupt"]
     assert skipped["toy/empty"].startswith("no face: the haar detector found no face in any of the 2 sampled frames")
     assert (crops.prepared, crops.cached) == (5, 0)
     report = capsys.readouterr().out
@@ -191,7 +193,8 @@ def test_a_replaced_source_file_is_cropped_again(files, tmp_path):
 
 def test_other_settings_give_fresh_crops(recordings, tmp_path):
     prepare_crops(recordings[:2], tmp_path, size=SIZE, frames=FRAMES, progress=False)
-    for settings in (dict(size=32, frames=FRAMES), dict(size=SIZE, frames=1), dict(size=SIZE, frames=FRAMES, margin=0.5)):
+    for settings in (dict(size=32, frames=FRAMES), dict(size=SIZE, frames=1),
+                     dict(size=SIZE, frames=FRAMES, margin=0.5)):
         detector = CountingDetector()
         crops = prepare_crops(recordings[:2], tmp_path, detector=detector, progress=False, **settings)
         assert crops.prepared == 2 and detector.calls == 2 * settings["frames"]
@@ -226,7 +229,8 @@ def test_the_course_datasets_read_crops_unchanged(recordings, tmp_path, monkeypa
 
 
 def test_bad_calls(recordings, tmp_path):
-    with pytest.raises(ValueError, match=r"unknown face detector 'dlib'; expected one of \['haar', 'mediapipe', 'mtcnn'\]"):
+    with pytest.raises(ValueError,
+                       match=r"unknown face detector 'dlib'; expected one of \['haar', 'mediapipe', 'mtcnn'\]"):
         prepare_crops(recordings, tmp_path, detector="dlib")
     with pytest.raises(ValueError, match="video id 'toy/live' appears more than once"):
         prepare_crops(recordings[:1] * 2, tmp_path)
@@ -238,5 +242,6 @@ def test_bad_calls(recordings, tmp_path):
         prepare_crops([], tmp_path)
     with pytest.raises(ValueError, match=r"none of the 2 recordings gave a face crop .*first reason: unreadable"):
         prepare_crops(recordings[4:6], tmp_path, size=SIZE, frames=FRAMES, progress=False)
-    with pytest.raises(ValueError, match=r"none of the 1 recordings gave a face crop .*too short: .*live.avi: scheme 'ssdg'"):
+    with pytest.raises(ValueError,
+                       match=r"none of the 1 recordings gave a face crop .*too short: .*live.avi: scheme 'ssdg'"):
         prepare_crops(recordings[:1], tmp_path, size=SIZE, frames=FRAMES, scheme="ssdg", progress=False)

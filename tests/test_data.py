@@ -8,13 +8,31 @@ import torch
 from torch.utils.data import DataLoader
 
 import faslearn as fl
-from faslearn.data import (ATTACKS, BONA_FIDE, DOMAINS, PRESENTATIONS, Camera, ClipDataset, FlipShift, FrameDataset,
-                           benchmark_identities, capture, depth_map, load_faces, make_benchmark, pose_landmarks,
-                           prepare_clips, rasterize, render_presentation, warp_face)
-from faslearn.data.attacks import PrintInstrument, colour_moire, halftone, print_medium, subpixel_mask
-from faslearn.data.faces import mesh_topology
-from faslearn.data.simulator import _furnish, harden, medium_scale
-from faslearn.data.video import plane_homography
+from faslearn.data import (
+    ATTACKS,
+    BONA_FIDE,
+    DOMAINS,
+    PRESENTATIONS,
+    Camera,
+    ClipDataset,
+    FlipShift,
+    FrameDataset,
+    benchmark_identities,
+    capture,
+    depth_map,
+    load_faces,
+    make_benchmark,
+    pose_landmarks,
+    prepare_clips,
+    rasterize,
+    render_presentation,
+    warp_face,
+)
+from faslearn.data.world.attacks import PrintInstrument, colour_moire, halftone, print_medium, subpixel_mask
+from faslearn.data.world.domains import harden
+from faslearn.data.world.faces import mesh_topology
+from faslearn.data.world.simulator import _furnish, medium_scale
+from faslearn.data.world.video import plane_homography
 
 
 @pytest.fixture(scope="module")

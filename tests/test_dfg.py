@@ -11,8 +11,8 @@ import torch
 from diffusers import AutoencoderKL
 
 from faslearn.checkpoints import file_sha256
-from faslearn.data import BenchmarkConfig
-from faslearn.data.pool import make_pool, pool_identities, wild_domain
+from faslearn.data import BenchmarkConfig, plan_benchmark
+from faslearn.data.world.pool import make_pool, pool_identities, wild_domain
 from faslearn.models import dfg as D
 from faslearn.models.identity import IdentityEncoder
 from faslearn.utils import seed_everything
@@ -141,8 +141,7 @@ def test_training_lowers_both_losses_and_scales_latents_to_unit_variance(faces):
 
 def test_pool_holds_live_views_of_people_outside_dev_and_test():
     eligible = set(pool_identities(SMALL).tolist())
-    from faslearn.data.datasets import _plan
-    _, rows = _plan(SMALL)
+    _, rows = plan_benchmark(SMALL)
     assert not eligible & {r["identity"] for r in rows if r["split"] != "train"}
     assert {r["identity"] for r in rows if r["split"] == "train"} <= eligible
     assert len(eligible) == 800 - 4 * 2  # 5 people per domain: 3 train, 1 dev, 1 test
@@ -197,6 +196,7 @@ def test_importing_faslearn_leaves_diffusers_until_the_dfg_is_used():
 def test_a_dfg_conditioned_on_an_onnx_arcface_saves_the_graph_and_loads_it_back(tmp_path, faces):
     """The full-scale identity path: a real ArcFace from a local ONNX file; its embedding is the one token."""
     from _onnx_face import write_tiny_face_onnx
+
     from faslearn.models.identity import OnnxIdentityEncoder
 
     write_tiny_face_onnx(tmp_path / "arcface.onnx", size=32, dim=16)

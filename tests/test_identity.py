@@ -4,12 +4,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
 from _threads import one_thread  # noqa: F401  (autouse: one thread per test)
+
 from faslearn import metrics
 from faslearn.data import load_faces
-from faslearn.models.identity import (ArcFaceLoss, IdentityEncoder, augment, embed, train_identity_encoder,
-                                      verification)
+from faslearn.models.identity import ArcFaceLoss, IdentityEncoder, augment, embed, train_identity_encoder, verification
 from faslearn.utils import seed_everything
 
 
@@ -169,6 +168,7 @@ def test_training_separates_identities():
 
 def test_an_arcface_from_a_local_onnx_file_gives_one_unit_norm_token(tmp_path):
     from _onnx_face import write_tiny_face_onnx
+
     from faslearn.models.identity import OnnxIdentityEncoder
 
     net = write_tiny_face_onnx(tmp_path / "arcface.onnx", size=32, dim=16)

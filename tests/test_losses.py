@@ -116,3 +116,12 @@ def test_resnet18_binary_loads_local_imagenet_shaped_weights(tmp_path):
     save_file({"conv1.weight": torch.zeros(64, 1, 7, 7)}, str(tmp_path / "wrong.safetensors"))
     with pytest.raises(ValueError, match="ResNet-18"):
         resnet18_binary(weights_path=tmp_path / "wrong.safetensors")
+
+
+@pytest.mark.parametrize("content", [b"\x93NUMPY random bytes" * 50, b'{"not": "safetensors"}'])
+def test_resnet18_binary_names_a_weights_file_that_is_not_safetensors(tmp_path, content):
+    path = tmp_path / "weights.safetensors"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=f"{path} is not a valid ResNet-18 weights file: .+ \\(expected a "
+                                         "safetensors ResNet-18 state dict\\)$"):
+        resnet18_binary(weights_path=path)

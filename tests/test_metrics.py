@@ -244,10 +244,13 @@ def metrics_with_pai(pai, **kwargs):
     (lambda: metrics_with_pai(["print", "prnt", None, None], known_pais=["print", "replay"]),
      r"unknown PAI label 'prnt'; expected one of \['print', 'replay'\]"),
     (lambda: metrics_with_pai(["print"]), r"pai must have one entry per score \(4\), got 1"),
+    (lambda: metrics_with_pai(5), r"pai must be a sequence of instrument names, one per score, got 5"),
+    (lambda: metrics_with_pai([1, 2, 3, 4]), r"pai must name each sample's instrument as a string, got 1"),
+    (lambda: tpr_at_fpr(GOOD_SCORES, GOOD_LABELS, fpr="0.1"), r"fpr must be a number in \[0, 1\], got '0.1'"),
     (lambda: pad_metrics(GOOD_SCORES, GOOD_LABELS, float("nan")), "threshold must be a number"),
     (lambda: evaluate(GOOD_SCORES, GOOD_LABELS, GOOD_SCORES, GOOD_LABELS, test_pai=[None] * 4),
      r"sample 0 is an attack \(label 0\) but its PAI is None"),
-    (lambda: tpr_at_fpr(GOOD_SCORES, GOOD_LABELS, fpr=1.5), r"fpr must be in \[0, 1\], got 1.5"),
+    (lambda: tpr_at_fpr(GOOD_SCORES, GOOD_LABELS, fpr=1.5), r"fpr must be a number in \[0, 1\], got 1.5"),
     (lambda: video_scores([0.1, 0.2], ["a"]),
      r"video_ids must have one entry per frame score \(2\)"),
     (lambda: video_scores([0.1, 0.2, 0.3], ["a", "b", "a"], labels=[1, 0, 0]),
@@ -347,7 +350,7 @@ def test_bpcer_at_apcer_is_the_best_feasible_threshold(seed, tied, target, aggre
 
 @pytest.mark.parametrize("call, message", [
     (lambda: bpcer_at_apcer(GOOD_SCORES, GOOD_LABELS, apcer=1.5),
-     r"apcer must be in \[0, 1\], got 1.5"),
+     r"apcer must be a number in \[0, 1\], got 1.5"),
     (lambda: bpcer_at_apcer(GOOD_SCORES, GOOD_LABELS, aggregate="mean"),
      "aggregate must be 'max' or 'pooled', got 'mean'"),
     (lambda: bpcer_at_apcer(GOOD_SCORES, GOOD_LABELS, ["print", None, None, None]),

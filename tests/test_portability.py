@@ -110,13 +110,15 @@ def _notebook(path, source, stored_text):
 
 
 # a trained number printed for the reader (not compared) and the lesson it supports (compared word for word)
-LESSON_CELL = "# NBVAL_LESSONS\nimport faslearn as fl\nprint('HTER {hter:.1f}')\nfl.lesson('HTER below 20', {hter} < 20);"
+LESSON_CELL = ("# NBVAL_LESSONS\nimport faslearn as fl\nprint('HTER {hter:.1f}')\n"
+               "fl.lesson('HTER below 20', {hter} < 20);")
 
 
 @pytest.mark.slow
 def test_nbval_compares_marked_cells_within_their_tolerance_and_the_rest_exactly(tmp_path):
     cases = {  # notebook name: (cell source, stored output, should pass)
-        "within": ("# NBVAL_NUMBERS_WITHIN 0.5\nprint(f'residual {15.8:5.1f} ± {7.5:4.1f}')", "residual  15.9 ±  7.6\n", True),
+        "within": ("# NBVAL_NUMBERS_WITHIN 0.5\nprint(f'residual {15.8:5.1f} ± {7.5:4.1f}')",
+                   "residual  15.9 ±  7.6\n", True),
         "beyond": ("# NBVAL_NUMBERS_WITHIN 0.5\nprint(f'residual {15.8:5.1f}')", "residual  16.4\n", False),
         "worded": ("# NBVAL_NUMBERS_WITHIN 0.5\nprint(f'residual {15.8:5.1f}')", "residue  15.8\n", False),
         "exact": ("print(f'residual {15.8:5.1f}')", "residual  15.9\n", False),

@@ -107,8 +107,29 @@ def test_checkpoint_loads_into_the_model_it_names_and_only_that_one():
                                          r"shape; e\.g\. '.+' is \(.+\) in the file, \(.+\) in the model\)") as error:
         pretrained.load_pretrained(CHECKPOINT, CDCN(width=0.125, map_size=spec["map_size"]))
     assert "\n" not in str(error.value)
-    with pytest.raises(ValueError, match=r"does not fit this CDCNpp \(\d+ tensors missing, \d+ unexpected"):
+    with pytest.raises(ValueError, match=f"{CHECKPOINT!r} holds CDCN weights, got a CDCNpp; build it with "
+                                         r"create_model\('cdcn', "):
         pretrained.load_pretrained(CHECKPOINT, CDCNpp(theta=spec["theta"], width=spec["width"]))
+
+
+@pytest.mark.parametrize("setting, value", [("theta", 0.0), ("theta", 1.0), ("map_size", None), ("map_size", 8)])
+def test_checkpoint_refuses_a_model_built_with_other_settings_of_the_same_shapes(setting, value):
+    spec = {k: v for k, v in pretrained.REGISTRY[CHECKPOINT]["model"].items() if k != "class"}
+    model = CDCN(**{**spec, setting: value})  # the same tensor shapes: only the check can tell
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(ValueError, match=f"{CHECKPOINT!r} was trained with {setting}={spec[setting]}, this CDCN "
+                                         f"has {setting}={value!r}"):
+        pretrained.load_pretrained(CHECKPOINT, model)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # nothing was loaded
+
+
+def test_checkpoint_without_a_model_builds_the_one_it_was_trained_as():
+    model = pretrained.load_pretrained(CHECKPOINT)
+    spec = pretrained.REGISTRY[CHECKPOINT]["model"]
+    assert type(model).__name__ == spec["class"]
+    assert (model.theta, model.width, model.map_size) == (spec["theta"], spec["width"], spec["map_size"])
+    with pytest.raises(ValueError, match="no shipped model weights named 'course_sweep'; expected one of"):
+        pretrained.load_pretrained("course_sweep")
 
 
 def test_checkpoint_reproduces_its_shipped_test_scores():
@@ -204,3 +225,10 @@ def test_two_stream_notebook_rejects_bad_parameters_with_a_clear_message(paramet
 def test_train_notebook_rejects_bad_parameters_with_a_clear_message(parameters, message, tmp_path):
     with pytest.raises(AssertionError, match=message):
         run_papermill(TRAIN_NOTEBOOK, parameters, tmp_path)
+
+
+def test_each_loader_names_the_entries_of_its_own_kind():
+    with pytest.raises(ValueError, match=r"no shipped results named 'cdcn_night_leave_one_out'; expected one of \["):
+        pretrained.load_results(CHECKPOINT)
+    with pytest.raises(ValueError, match="no shipped model weights named"):
+        pretrained.load_pretrained(["x"])

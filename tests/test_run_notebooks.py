@@ -1,4 +1,5 @@
-"""scripts/run_notebooks.py, the runner behind `make course` and `make outputs`: it finishes or fails, never waits forever."""
+"""scripts/run_notebooks.py, the runner behind `make course` and `make outputs`: it finishes or fails, never waits
+forever."""
 import subprocess
 import sys
 import time

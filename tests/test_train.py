@@ -12,11 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _toy import ToyFaces, loaders, loss_fn, score_fn, tiny_net, train_toy
 from sklearn.metrics import roc_auc_score
 
-from _toy import ToyFaces, loaders, loss_fn, score_fn, tiny_net, train_toy
-from faslearn.checkpoints import (file_sha256, load_checkpoint, load_or_train, load_weights,
-                                  save_checkpoint)
+from faslearn.checkpoints import file_sha256, load_checkpoint, load_or_train, load_weights, save_checkpoint
 from faslearn.losses import BINARY
 from faslearn.models.baselines import CDCNBinary, MultiTaskNet, cdcn_backbone
 from faslearn.models.cdc import CDCN, Conv2dCD, MultiScaleCDCFeatures
@@ -351,5 +350,28 @@ def test_fit_steps_learns_and_an_interrupted_run_resumes_exactly(tmp_path):
     extended = torch.nn.Linear(3, 1)
     longer = fit_steps(extended, draw, loss, checkpoint_dir=tmp_path / "short", **options)
     assert same_weights(extended, reference) and longer["loss"] == result["loss"]
-    with pytest.raises(ValueError, match="steps must be >= 1"):
+    with pytest.raises(ValueError, match="steps must be a whole number >= 1, got 0"):
         fit_steps(torch.nn.Linear(3, 1), draw, loss, steps=0)
+
+
+@pytest.mark.parametrize("options, expected", [
+    ({"epochs": 1.5}, "epochs must be a whole number >= 1, got 1.5"),
+    ({"lr": "a"}, "lr must be a number > 0, got 'a'"),
+    ({"grad_clip": -1}, "grad_clip must be a number > 0, got -1"),
+    ({"device": "gpu9"}, "device must be 'cpu', 'cuda', 'cuda:N', 'mps' or None, got 'gpu9'"),
+    ({"test_loaders": [1]}, "test_loaders must be a dict {split name: loader}, got list"),
+    ({"mixed_precision": "fp8"}, "mixed_precision must be 'no', 'fp16' or 'bf16', got 'fp8'"),
+])
+def test_fit_refuses_arguments_outside_their_range_before_training(options, expected):
+    model = torch.nn.Linear(3, 1)
+    before = model.weight.detach().clone()
+    arguments = {"loss_fn": None, "score_fn": None, "epochs": 1, **options}
+    with pytest.raises(ValueError) as error:
+        fit(model, [], [], **arguments)
+    assert str(error.value) == expected and torch.equal(model.weight, before)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a CUDA GPU")
+def test_fit_asked_for_a_gpu_that_is_not_there_says_so_instead_of_training_on_the_cpu():
+    with pytest.raises(ValueError, match="device='cuda' but torch sees no CUDA GPU"):
+        fit(torch.nn.Linear(3, 1), [], [], loss_fn=None, score_fn=None, epochs=1, device="cuda")

@@ -2,13 +2,23 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from _threads import one_thread  # noqa: F401  (autouse: one thread per test)
 from safetensors.torch import save_file
 from torchvision.models import mobilenet_v3_small, resnet18
 
-from _threads import one_thread  # noqa: F401  (autouse: one thread per test)
-from faslearn.models.two_stream import (FPM_DIRECTIONS, DifferenceBranch, FeaturePyramid, MultiFrameBranch,
-                                        PyramidBackbone, PyramidPooling, TwoStream, fuse_scores,
-                                        inflate_first_conv, parameter_count, rgb_differences)
+from faslearn.models.two_stream import (
+    FPM_DIRECTIONS,
+    DifferenceBranch,
+    FeaturePyramid,
+    MultiFrameBranch,
+    PyramidBackbone,
+    PyramidPooling,
+    TwoStream,
+    fuse_scores,
+    inflate_first_conv,
+    parameter_count,
+    rgb_differences,
+)
 
 B, T, SIZE, WIDTH = 2, 4, 64, 0.5
 

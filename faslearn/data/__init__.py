@@ -1,30 +1,106 @@
-"""Offline face anti-spoofing data: faces, attack simulator, pseudo-videos, depth labels, datasets,
-clip preprocessing (video reading, registration, key frames, optical flow), the bona fide pool; and
-real datasets: adapters, face detection and alignment, the crop cache."""
-from .adapters import CROSS_DATASET_PROTOCOLS, DATASETS, DatasetError, Recording, cross_dataset, load_recordings, protocols
-from .align import DETECTORS, Face, NoFaceError, align_face, detect_and_align, get_detector
-from .attacks import Moire, PrintInstrument, ScreenInstrument
-from .camera import Camera, capture
-from .crops import CropSet, prepare_crops
-from .clips import (FLOW_METHODS, PreparedClips, RegisteredClip, check_clip, frame_differences, key_frames,
-                    optical_flow, prepare_clips, read_video, register_clip, registration_residual)
-from .datasets import (Benchmark, BenchmarkConfig, ClipDataset, FlipShift, FrameDataset, benchmark_identities,
-                       make_benchmark, to_tensor)
-from .depth import depth_map, rasterize
-from .faces import FaceSet, load_faces
-from .pool import Pool, PoolConfig, make_pool, pool_identities, wild_domain
-from .real import load_crops
-from .simulator import (ATTACKS, BONA_FIDE, DOMAINS, KNOWN_ATTACKS, PRESENTATIONS, UNSEEN_ATTACKS, CaptureDomain,
-                        render_presentation)
-from .video import head_motion, plane_motion, pose_landmarks, warp_face
+"""Face anti-spoofing data, in two halves and what they share.
+
+- `faslearn.data.world`, the sample world that *makes* presentations: faces, camera, attack instruments,
+  capture domains, the renderer, pseudo-videos, depth labels, the course benchmark and the bona fide pool;
+- `faslearn.data.real`, the pipeline that *reads* real recordings: dataset adapters, face detection and
+  alignment, the crop cache;
+- shared by both: `clips` (video reading, registration, key frames, optical flow) and `datasets` (the torch
+  Datasets over a benchmark or a crop set, ``to_tensor``).
+
+Every public name of the three is re-exported here: ``fl.data.make_benchmark``, ``fl.data.load_crops``, ...
+"""
+from .clips import (
+    FLOW_METHODS,
+    PreparedClips,
+    RegisteredClip,
+    check_clip,
+    frame_differences,
+    key_frames,
+    optical_flow,
+    prepare_clips,
+    read_video,
+    register_clip,
+    registration_residual,
+)
+from .datasets import (
+    SPLITS,
+    ClipDataset,
+    FlipShift,
+    FrameDataset,
+    to_tensor,
+)
+from .real import (
+    CROSS_DATASET_PROTOCOLS,
+    DATASETS,
+    DETECTORS,
+    CropSet,
+    DatasetError,
+    Face,
+    NoFaceError,
+    Recording,
+    align_face,
+    crop_cache_dir,
+    cross_dataset,
+    detect_and_align,
+    eye_template,
+    face_transform,
+    get_detector,
+    load_crops,
+    load_recordings,
+    load_recordings_for,
+    prepare_crops,
+    protocols,
+)
+from .world import (
+    ATTACKS,
+    BONA_FIDE,
+    DOMAINS,
+    KNOWN_ATTACKS,
+    PRESENTATIONS,
+    PROTOCOLS,
+    RENDER_SETTINGS,
+    UNSEEN_ATTACKS,
+    Benchmark,
+    BenchmarkConfig,
+    Camera,
+    CaptureDomain,
+    FaceSet,
+    Moire,
+    Pool,
+    PoolConfig,
+    PrintInstrument,
+    ScreenInstrument,
+    benchmark_identities,
+    capture,
+    depth_map,
+    head_motion,
+    load_faces,
+    make_benchmark,
+    make_pool,
+    medium_scale,
+    mesh_topology,
+    plan_benchmark,
+    plane_motion,
+    pool_identities,
+    pose_landmarks,
+    print_medium,
+    rasterize,
+    render_presentation,
+    screen_medium,
+    warp_face,
+    wild_domain,
+)
 
 __all__ = ["ATTACKS", "BONA_FIDE", "Benchmark", "BenchmarkConfig", "CROSS_DATASET_PROTOCOLS", "Camera",
            "CaptureDomain", "ClipDataset", "CropSet", "DATASETS", "DETECTORS", "DOMAINS", "DatasetError",
-           "FLOW_METHODS", "Face", "FaceSet", "FlipShift", "FrameDataset", "KNOWN_ATTACKS", "Moire", "NoFaceError",
-           "PRESENTATIONS", "Pool", "PoolConfig", "PreparedClips", "PrintInstrument", "Recording", "RegisteredClip",
-           "ScreenInstrument", "UNSEEN_ATTACKS", "align_face", "benchmark_identities", "capture", "check_clip",
-           "cross_dataset", "depth_map", "detect_and_align", "frame_differences", "get_detector", "head_motion",
-           "key_frames", "load_crops", "load_faces", "load_recordings", "make_benchmark", "make_pool", "optical_flow",
-           "plane_motion", "pool_identities", "pose_landmarks", "prepare_clips", "prepare_crops", "protocols",
-           "rasterize", "read_video", "register_clip", "registration_residual", "render_presentation", "to_tensor",
-           "warp_face", "wild_domain"]
+           "FLOW_METHODS", "Face", "FaceSet", "FlipShift", "FrameDataset", "KNOWN_ATTACKS", "Moire",
+           "NoFaceError", "PRESENTATIONS", "PROTOCOLS", "Pool", "PoolConfig", "PreparedClips",
+           "PrintInstrument", "RENDER_SETTINGS", "Recording", "RegisteredClip", "SPLITS",
+           "ScreenInstrument", "UNSEEN_ATTACKS", "align_face", "benchmark_identities", "capture",
+           "check_clip", "crop_cache_dir", "cross_dataset", "depth_map", "detect_and_align", "eye_template",
+           "face_transform", "frame_differences", "get_detector", "head_motion", "key_frames", "load_crops",
+           "load_faces", "load_recordings", "load_recordings_for", "make_benchmark", "make_pool",
+           "medium_scale", "mesh_topology", "optical_flow", "plan_benchmark", "plane_motion",
+           "pool_identities", "pose_landmarks", "prepare_clips", "prepare_crops", "print_medium",
+           "protocols", "rasterize", "read_video", "register_clip", "registration_residual",
+           "render_presentation", "screen_medium", "to_tensor", "warp_face", "wild_domain"]

@@ -24,12 +24,17 @@ Frames are uint8 arrays (T, H, W, 3), RGB, as everywhere in faslearn.
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+from numpy.typing import ArrayLike
 from tqdm.auto import tqdm
 
-from .datasets import _cache_dir, save_cache
+from ..cache import cached
+
+if TYPE_CHECKING:
+    from .world.benchmark import Benchmark
 
 FLOW_METHODS = ("dis", "farneback")
 
@@ -40,7 +45,8 @@ def _size_pair(size) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def read_video(path, num_frames: int | None = None, size=None) -> np.ndarray:
+def read_video(path: str | Path, num_frames: int | None = None,
+               size: int | tuple[int, int] | None = None) -> np.ndarray:
     """Decode a video file into a uint8 array (T, H, W, 3), RGB.
 
     ``num_frames`` picks that many frames spread uniformly over the whole video, the first and the
@@ -84,7 +90,7 @@ def read_video(path, num_frames: int | None = None, size=None) -> np.ndarray:
     return video[np.round(np.linspace(0, len(video) - 1, num_frames)).astype(int)]
 
 
-def check_clip(frames) -> np.ndarray:
+def check_clip(frames: ArrayLike) -> np.ndarray:
     """``frames`` as an array, after checking that it is a clip: uint8 (T, H, W, 3) with T ≥ 2."""
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) < 2:
@@ -143,9 +149,10 @@ def _track(first: np.ndarray, other: np.ndarray, points: np.ndarray,
     return good, forward.reshape(-1, 2)
 
 
-def register_clip(frames: np.ndarray, anchors="features", box=None, size=None, max_corners: int = 200,
-                  min_distance: float = 3.0, quality: float = 0.01, max_track_error: float = 1.0,
-                  ransac_threshold: float = 1.0, min_matches: int = 4) -> RegisteredClip:
+def register_clip(frames: np.ndarray, anchors: str | np.ndarray = "features",
+                  box: tuple[float, float, float, float] | None = None, size: int | tuple[int, int] | None = None,
+                  max_corners: int = 200, min_distance: float = 3.0, quality: float = 0.01,
+                  max_track_error: float = 1.0, ransac_threshold: float = 1.0, min_matches: int = 4) -> RegisteredClip:
     """Warp every frame onto frame 0 by a homography estimated from tracked anchor points (Eq. 1).
 
     Anchors: ``"features"`` takes up to ``max_corners`` Shi-Tomasi corners of frame 0 (at least
@@ -309,7 +316,7 @@ def _prepare_one(frames: np.ndarray, k: int, register: bool, flow: str | None):
     return frames, chosen, None if flow is None else optical_flow(frames, flow).astype(np.float16)
 
 
-def prepare_clips(benchmark, k: int, register: bool = True, flow: str | None = None, cache: bool = True,
+def prepare_clips(benchmark: "Benchmark", k: int, register: bool = True, flow: str | None = None, cache: bool = True,
                   progress: bool = True) -> PreparedClips:
     """Register every rendered clip of ``benchmark`` onto its first frame, keep k + 1 key frames, and
     (``flow`` = "dis" | "farneback") compute their optical flow: §3.1 applied to a whole benchmark.
@@ -324,15 +331,14 @@ def prepare_clips(benchmark, k: int, register: bool = True, flow: str | None = N
                          f"{k}+1 key frames; render it with num_frames >= {k + 1}")
     digest = hashlib.sha256(f"{benchmark.config.key()}-{k}-{register}-{flow}".encode())
     digest.update(Path(__file__).read_bytes())
-    path = _cache_dir() / f"clips-{digest.hexdigest()[:16]}.npz"
-    if cache and path.is_file():
-        with np.load(path, allow_pickle=False) as f:
-            return PreparedClips(f["frames"], f["key_frames"], f["flow"] if "flow" in f.files else None)
-    prepared = [_prepare_one(clip, k, register, flow)
-                for clip in tqdm(benchmark.frames, desc="registering clips", disable=not progress, unit="clip")]
-    arrays = dict(frames=np.stack([p[0] for p in prepared]), key_frames=np.stack([p[1] for p in prepared]))
-    if flow is not None:
-        arrays["flow"] = np.stack([p[2] for p in prepared])
-    if cache:
-        save_cache(path, arrays)
+
+    def prepare() -> dict:
+        prepared = [_prepare_one(clip, k, register, flow)
+                    for clip in tqdm(benchmark.frames, desc="registering clips", disable=not progress, unit="clip")]
+        arrays = dict(frames=np.stack([p[0] for p in prepared]), key_frames=np.stack([p[1] for p in prepared]))
+        if flow is not None:
+            arrays["flow"] = np.stack([p[2] for p in prepared])
+        return arrays
+
+    arrays = cached(f"clips-{digest.hexdigest()[:16]}", prepare, cache)
     return PreparedClips(arrays["frames"], arrays["key_frames"], arrays.get("flow"))

@@ -1,18 +1,32 @@
 """Models of the course: the LBP + SVM baseline, Central Difference Convolution and CDCN, the two-stream
-multi-frame model, the De-fake Face Generator and its identity encoder, baselines."""
+multi-frame model, the De-fake Face Generator and its identity encoder, baselines; the frame detectors are
+registered by name (`registry`: ``create_model("cdcn", theta=0.7)``, ``list_models()``)."""
 import importlib
 
 from .baselines import CDCNBinary, MultiTaskNet, resnet18_binary
 from .cdc import CDCN, CDCNpp, Conv2dCD, fold_cdc
-from .identity import ArcFaceLoss, IdentityEncoder, OnnxIdentityEncoder
+from .identity import ArcFaceLoss, IdentityEncoder, OnnxIdentityEncoder, embed, train_identity_encoder, verification
 from .lbp import LBPSVM, lbp_features
-from .two_stream import (DifferenceBranch, MultiFrameBranch, TwoStream, fuse_scores, inflate_first_conv,
-                         parameter_count, rgb_differences)
+from .registry import create_model, list_models, model_entry, model_objective, register_model
+from .two_stream import (
+    PAPER_PARAMETERS,
+    PPM_BINS,
+    DifferenceBranch,
+    MultiFrameBranch,
+    PyramidBackbone,
+    TwoStream,
+    fuse_scores,
+    inflate_first_conv,
+    parameter_count,
+    rgb_differences,
+)
 
 __all__ = ["ArcFaceLoss", "CDCN", "CDCNBinary", "CDCNpp", "Conv2dCD", "DeFakeFaceGenerator", "DifferenceBranch",
-           "IdentityEncoder", "LBPSVM", "MultiFrameBranch", "MultiTaskNet", "OnnxIdentityEncoder", "TwoStream",
-           "fold_cdc", "fuse_scores", "inflate_first_conv", "lbp_features", "parameter_count", "residual_energy",
-           "resnet18_binary", "rgb_differences", "standardise"]
+           "IdentityEncoder", "LBPSVM", "MultiFrameBranch", "MultiTaskNet", "OnnxIdentityEncoder", "PAPER_PARAMETERS",
+           "PPM_BINS", "PyramidBackbone", "TwoStream",
+           "create_model", "embed", "fold_cdc", "fuse_scores", "inflate_first_conv", "lbp_features", "list_models",
+           "model_entry", "model_objective", "parameter_count", "register_model", "residual_energy",
+           "resnet18_binary", "rgb_differences", "standardise", "train_identity_encoder", "verification"]
 
 # The De-fake Face Generator is built from diffusers, which takes seconds to import: its module loads the
 # first time one of its names is used (PEP 562), so notebooks that never touch it start faster.

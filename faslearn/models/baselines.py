@@ -1,6 +1,6 @@
 """Baselines: a ResNet-18 binary classifier, a multi-task network with depth, reflection and
-binary heads on one shared backbone (the "multi-task learning" diagram of the article "Liveness Model Architectures"), and CDCNBinary,
-CDCN's backbone with the multi-task network's binary head alone.
+binary heads on one shared backbone (the "multi-task learning" diagram of the article "Liveness Model
+Architectures"), and CDCNBinary, CDCN's backbone with the multi-task network's binary head alone.
 
 CDCN, CDCNBinary and MultiTaskNet("cdcn") share one backbone, CDCN's ``features`` (built by
 `cdcn_backbone`): at the same ``theta`` and ``width`` their backbones have the same layers, the
@@ -15,13 +15,16 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
-from safetensors.torch import load_file
 from torchvision.models import resnet18
 
+from faslearn.checkpoints import read_safetensors
+from faslearn.losses import BINARY, MULTITASK
 from faslearn.models.cdc import CDCN
+from faslearn.models.registry import register_model
 
 
-def resnet18_binary(weights_path=None, num_classes: int = 1) -> nn.Module:
+@register_model("resnet18", BINARY)
+def resnet18_binary(weights_path: str | Path | None = None, num_classes: int = 1) -> nn.Module:
     """torchvision ResNet-18 whose last layer gives ``num_classes`` logits: (B, 3, H, W) → (B, num_classes).
 
     With one logit, sigmoid(logit) is the probability of bona fide (label 1). ``weights_path`` is a
@@ -39,7 +42,8 @@ def _load_resnet_weights(model: nn.Module, weights_path) -> None:
     path = Path(weights_path)
     if not path.is_file():
         raise FileNotFoundError(f"no safetensors weights file at {path}")
-    state, own = load_file(path), model.state_dict()
+    state, _ = read_safetensors(path, "ResNet-18 weights file", "a safetensors ResNet-18 state dict")
+    own = model.state_dict()
     state = {k: v for k, v in state.items()
              if not (k.startswith("fc.") and k in own and v.shape != own[k].shape)}
     mismatched = [k for k, v in state.items() if k in own and v.shape != own[k].shape]
@@ -60,7 +64,7 @@ def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
     )
 
 
-def cdcn_backbone(theta: float = 0.7, width: float = 1.0, map_size=None) -> nn.Module:
+def cdcn_backbone(theta: float = 0.7, width: float = 1.0, map_size: int | tuple[int, int] | None = None) -> nn.Module:
     """CDCN's backbone: the stem, the three CDC blocks and their multi-scale fusion, exactly as in
     ``CDCN(theta, map_size, width).features`` (a MultiScaleCDCFeatures; ``out_channels`` = 384·width,
     fused at ``map_size``, by default 1/8 of the input). CDCN builds its features before its head, so
@@ -74,6 +78,7 @@ def _binary_head(channels: int) -> nn.Sequential:
     return nn.Sequential(_conv_bn_relu(channels, 64), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 1))
 
 
+@register_model("cdcn_binary", BINARY, settings=("theta", "width", "map_size"))
 class CDCNBinary(nn.Module):
     """CDCN's backbone (`cdcn_backbone`, CDC strength ``theta``, channel multiplier ``width``) with
     a binary head (MultiTaskNet's): supervision by the live/attack label only, no depth map. Its
@@ -84,9 +89,10 @@ class CDCNBinary(nn.Module):
     ``resnet18_binary``.
     """
 
-    def __init__(self, theta: float = 0.7, width: float = 1.0, map_size=None):
+    def __init__(self, theta: float = 0.7, width: float = 1.0, map_size: int | tuple[int, int] | None = None):
         super().__init__()
         self.backbone = cdcn_backbone(theta=theta, width=width, map_size=map_size)
+        self.theta, self.width, self.map_size = float(theta), float(width), map_size  # what it was built with
         self.binary_head = _binary_head(self.backbone.out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -112,7 +118,7 @@ class MultiTaskNet(nn.Module):
     """
 
     def __init__(self, backbone: str = "resnet18", reflection_channels: int = 3, theta: float = 0.7,
-                 width: float = 1.0, map_size=None):
+                 width: float = 1.0, map_size: int | tuple[int, int] | None = None):
         super().__init__()
         if backbone != "cdcn" and width != 1.0:
             raise ValueError(f"width scales the 'cdcn' backbone only, got width={width} with {backbone!r}")
@@ -133,6 +139,9 @@ class MultiTaskNet(nn.Module):
         self.reflection_head = nn.Sequential(_conv_bn_relu(channels, 64),
                                              nn.Conv2d(64, reflection_channels, 3, padding=1), nn.Sigmoid())
         self.binary_head = _binary_head(channels)
+        # what it was built with (θ only means something for CDC layers)
+        self.theta = float(theta) if backbone == "cdcn" else None
+        self.width, self.map_size = float(width), map_size
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         features = self.backbone(x)
@@ -141,3 +150,10 @@ class MultiTaskNet(nn.Module):
             "reflection": self.reflection_head(features),
             "logit": self.binary_head(features).squeeze(1),
         }
+
+
+@register_model("multitask", MULTITASK, settings=("theta", "width", "map_size"))
+def cdcn_multitask(theta: float = 0.7, width: float = 1.0,
+                   map_size: int | tuple[int, int] | None = None) -> MultiTaskNet:
+    """MultiTaskNet on CDCN's backbone with a grayscale reflection map: the course's "multitask" detector."""
+    return MultiTaskNet("cdcn", reflection_channels=1, theta=theta, width=width, map_size=map_size)

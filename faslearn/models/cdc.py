@@ -31,21 +31,33 @@ folded form; gradients flow through the fold back to w. For inference, fold_cdc 
 of plain nn.Conv2d layers.
 """
 import copy
-import numbers
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from faslearn.losses import DEPTH
+from faslearn.models.registry import register_model
+from faslearn.utils import check_number
 
-def check_theta(theta) -> float:
+
+def check_theta(theta: float) -> float:
     """θ as a float; ValueError unless it is a number in [0, 1] (0: plain convolution, 1: differences only)."""
-    if isinstance(theta, bool) or not isinstance(theta, numbers.Real) or not 0.0 <= theta <= 1.0:
-        raise ValueError(f"theta must be a number in [0, 1], got {theta!r}")
-    return float(theta)
+    return check_number(theta, "theta", 0.0, 1.0)
 
 
-def check_images(x, min_size: int = 1, dtype: torch.dtype | None = None) -> None:
+def check_map_size(map_size: int | tuple[int, int] | None) -> int | tuple[int, int] | None:
+    """A depth map's side (an int), its (height, width), or None (1/8 of the input); ValueError otherwise."""
+    if map_size is None:
+        return None
+    if isinstance(map_size, (tuple, list)) and len(map_size) == 2:
+        return tuple(check_number(side, "map_size", 1, integer=True) for side in map_size)
+    if isinstance(map_size, (tuple, list)):
+        raise ValueError(f"map_size must be a whole number >= 1, a (height, width) pair or None, got {map_size!r}")
+    return check_number(map_size, "map_size", 1, integer=True)
+
+
+def check_images(x: torch.Tensor, min_size: int = 1, dtype: torch.dtype | None = None) -> None:
     """ValueError, one line, unless ``x`` is a batch of images as every model takes them: a floating-point
     tensor (B, 3, H, W) in [-1, 1] with H and W at least ``min_size`` (fl.data.to_tensor makes one from
     uint8 frames)."""
@@ -70,8 +82,11 @@ class Conv2dCD(nn.Conv2d):
     by (1 − θ); its networks never use a bias).
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding=1, dilation=1,
-                 groups=1, bias=False, theta=0.7, padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int] = 3,
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 1,
+                 dilation: int | tuple[int, int] = 1, groups: int = 1, bias: bool = False, theta: float = 0.7,
+                 padding_mode: str = "zeros", device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
                          bias, padding_mode, device, dtype)
         if any(k % 2 == 0 for k in self.kernel_size):
@@ -153,7 +168,8 @@ class MultiScaleCDCFeatures(nn.Module):
 
     min_size = 16  # three halvings leave 2×2 of a 16 px face; below that the depth map is made up
 
-    def __init__(self, block_widths, attention_kernels, theta: float, map_size=None):
+    def __init__(self, block_widths: tuple[tuple[int, ...], ...], attention_kernels: tuple[int | None, ...],
+                 theta: float, map_size: int | tuple[int, int] | None = None):
         super().__init__()
         self.stem = conv_bn_relu(3, block_widths[0][0], theta)
         self.blocks = nn.ModuleList(
@@ -180,6 +196,7 @@ class MultiScaleCDCFeatures(nn.Module):
                           for f in block_outputs], dim=1)
 
 
+@register_model("cdcn", DEPTH, settings=("theta", "width", "map_size"))
 class CDCN(nn.Module):
     """CDCN: predicts a pseudo-depth map, high on a bona fide face and zero on an attack.
 
@@ -207,10 +224,12 @@ class CDCN(nn.Module):
     attention_kernels = (None, None, None)
     head_widths = (384, 128, 64, 1)
 
-    def __init__(self, theta: float = 0.7, map_size=None, width: float = 1.0):
+    def __init__(self, theta: float = 0.7, map_size: int | tuple[int, int] | None = None, width: float = 1.0):
         super().__init__()
-        if width <= 0:
-            raise ValueError(f"width must be a positive channel multiplier, got {width}")
+        width = check_number(width, "width (a channel multiplier)", above=0, high=64)
+        map_size = check_map_size(map_size)
+        # what it was built with, so that loading weights can check they were trained with the same
+        self.theta, self.width, self.map_size = check_theta(theta), width, map_size
         block_widths = tuple(tuple(scale_width(c, width) for c in widths) for widths in self.block_widths)
         self.features = MultiScaleCDCFeatures(block_widths, self.attention_kernels, theta, map_size)
         # the head takes the fused features and ends in one depth channel; only its hidden widths scale
@@ -227,6 +246,7 @@ class CDCN(nn.Module):
         return self.head(self.features(x)).squeeze(1)
 
 
+@register_model("cdcn++", DEPTH, settings=("theta", "width", "map_size"))
 class CDCNpp(CDCN):
     """CDCN++: CDCN with the NAS-searched block widths (×1.2/1.4/1.6 of 128), a spatial attention
     per block (kernel 7, 5, 3: the multiscale attention fusion module, MAFM) and a shorter head.

@@ -25,6 +25,7 @@ import hashlib
 import json
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -33,9 +34,13 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from faslearn.cache import cached
 from faslearn.checkpoints import load_weights, save_checkpoint
-from faslearn.data.datasets import _cache_dir, save_cache
 from faslearn.models.identity import IdentityEncoder, OnnxIdentityEncoder
+from faslearn.utils import derive_seed
+
+if TYPE_CHECKING:
+    from faslearn.data import Benchmark
 
 PARTS = ("autoencoder", "unet", "scheduler", "identity")
 
@@ -94,7 +99,7 @@ def _noise(shape, seed: int, indices, device) -> torch.Tensor:
     depend on the batch it was computed in."""
     out = []
     for index in indices:
-        generator = torch.Generator().manual_seed(int(np.random.SeedSequence([seed, int(index)]).generate_state(1)[0]))
+        generator = torch.Generator().manual_seed(derive_seed(seed, index))
         out.append(torch.randn(shape, generator=generator))
     return torch.stack(out).to(device)
 
@@ -173,7 +178,7 @@ class DeFakeFaceGenerator(nn.Module):
             out.append(self.decode(z).cpu())
         return torch.cat(out)
 
-    def residual(self, images: torch.Tensor, **reconstruct_options) -> torch.Tensor:
+    def residual(self, images: torch.Tensor, **reconstruct_options: Any) -> torch.Tensor:
         """The anomalous cue x − x̂ in [-1, 1] units (not standardised; see `standardise`)."""
         return images.cpu().float() - self.reconstruct(images, **reconstruct_options)
 
@@ -184,7 +189,7 @@ class DeFakeFaceGenerator(nn.Module):
         return F.mse_loss(self.unet(self.scheduler.add_noise(latents, noise, t), t,
                                     encoder_hidden_states=context).sample, noise)
 
-    def save_pretrained(self, folder) -> Path:
+    def save_pretrained(self, folder: str | Path) -> Path:
         """One sub-folder per part, in diffusers' layout (config JSON + safetensors weights)."""
         folder = Path(folder)
         self.autoencoder.save_pretrained(folder / "autoencoder")
@@ -202,7 +207,7 @@ class DeFakeFaceGenerator(nn.Module):
         return folder
 
     @classmethod
-    def from_pretrained(cls, folder, sha256: dict | None = None) -> "DeFakeFaceGenerator":
+    def from_pretrained(cls, folder: str | Path, sha256: dict | None = None) -> "DeFakeFaceGenerator":
         """Load a folder written by `save_pretrained` (never a download). ``sha256`` maps file paths
         relative to the folder to their expected digests; each is checked before anything is read."""
         folder = Path(folder)
@@ -222,7 +227,7 @@ class DeFakeFaceGenerator(nn.Module):
         return cls(autoencoder, unet, scheduler, load_identity_encoder(folder / "identity")).eval()
 
 
-def load_identity_encoder(folder) -> IdentityEncoder | OnnxIdentityEncoder | None:
+def load_identity_encoder(folder: str | Path) -> IdentityEncoder | OnnxIdentityEncoder | None:
     """The identity encoder saved in ``folder`` (config.json + model.safetensors, or + model.onnx), a
     face-recognition network given as a ``.onnx`` file itself, or ``None`` where there is no such folder (a
     DFG without identity conditioning)."""
@@ -250,8 +255,8 @@ def to_model_range(images: np.ndarray) -> torch.Tensor:
 
 def train_autoencoder(images: np.ndarray, *, steps: int = 2000, batch_size: int = 16, lr: float = 1e-3,
                       width: int = 32, latent_channels: int = 4, downsample: int = 4, kl_weight: float = 1e-6,
-                      seed: int = 0, device=None, mixed_precision: str = "no", checkpoint_dir=None,
-                      progress: bool = True) -> AutoencoderKL:
+                      seed: int = 0, device: str | None = None, mixed_precision: str = "no",
+                      checkpoint_dir: str | Path | None = None, progress: bool = True) -> AutoencoderKL:
     """Train `build_autoencoder` on bona fide ``images`` (uint8), then set its ``scaling_factor`` to
     1 / std of the pool's latents so that z₀ has unit variance, as diffusion assumes. The loss of every
     step is kept in its ``train_loss``."""
@@ -285,8 +290,9 @@ def _device_of(model: nn.Module) -> torch.device:
 
 def train_unet(dfg: DeFakeFaceGenerator, images: np.ndarray, *, steps: int = 4000, batch_size: int = 32,
                lr: float = 5e-4, weight_decay: float = 0.01, ema_decay: float | None = 0.999, warmup: int = 200,
-               condition_dropout: float = 0.15, seed: int = 0, device=None, mixed_precision: str = "no",
-               checkpoint_dir=None, progress: bool = True) -> DeFakeFaceGenerator:
+               condition_dropout: float = 0.15, seed: int = 0, device: str | None = None,
+               mixed_precision: str = "no", checkpoint_dir: str | Path | None = None,
+               progress: bool = True) -> DeFakeFaceGenerator:
     """Train ``dfg.unet`` on bona fide ``images`` (uint8) with the autoencoder and identity encoder frozen
     (as in the paper): latents and identity tokens are computed once, then batches are drawn from them.
 
@@ -328,7 +334,7 @@ def residual_energy(residual: torch.Tensor) -> np.ndarray:
     return residual.float().pow(2).mean(dim=(1, 2, 3)).numpy()
 
 
-def benchmark_reconstructions(dfg: DeFakeFaceGenerator, benchmark, strength: float = 0.6, steps: int = 20,
+def benchmark_reconstructions(dfg: DeFakeFaceGenerator, benchmark: "Benchmark", strength: float = 0.6, steps: int = 20,
                               conditioned: bool = True, seed: int = 0, cache: bool = True,
                               progress: bool = True) -> np.ndarray:
     """x̂ of the first frame of every presentation of ``benchmark``, (N, 3, S, S) float16 in [-1, 1], computed
@@ -338,13 +344,10 @@ def benchmark_reconstructions(dfg: DeFakeFaceGenerator, benchmark, strength: flo
     for name, tensor in sorted(dfg.state_dict().items()):
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().float().numpy().tobytes())
-    path = _cache_dir() / f"dfg-reconstructions-{digest.hexdigest()[:16]}.npz"
-    if cache and path.is_file():
-        with np.load(path, allow_pickle=False) as f:
-            return f["reconstructions"]
-    reconstructions = dfg.reconstruct(to_model_range(benchmark.frames[:, 0]), strength=strength, steps=steps,
-                                      conditioned=conditioned, seed=seed, progress=progress)
-    reconstructions = reconstructions.numpy().astype(np.float16)
-    if cache:
-        save_cache(path, {"reconstructions": reconstructions})
-    return reconstructions
+
+    def reconstruct() -> dict:
+        x_hat = dfg.reconstruct(to_model_range(benchmark.frames[:, 0]), strength=strength, steps=steps,
+                                conditioned=conditioned, seed=seed, progress=progress)
+        return {"reconstructions": x_hat.numpy().astype(np.float16)}
+
+    return cached(f"dfg-reconstructions-{digest.hexdigest()[:16]}", reconstruct, cache)["reconstructions"]

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from numpy.typing import ArrayLike
 
 from faslearn.train import fit_steps
 from faslearn.utils import get_device, seed_everything
@@ -97,7 +98,7 @@ class OnnxIdentityEncoder(nn.Module):
     embedding is the one identity token, (B, 1, D). ``bgr=True`` for networks trained on OpenCV's
     channel order. ONNX is a protobuf graph, not a pickle: loading it runs no code of the file's."""
 
-    def __init__(self, path, bgr: bool = False):
+    def __init__(self, path: str | Path, bgr: bool = False):
         super().__init__()
         import onnxruntime  # the `onnx` extra
 
@@ -199,7 +200,8 @@ def embed(encoder: IdentityEncoder | OnnxIdentityEncoder, images: np.ndarray, ba
     return torch.cat(out)
 
 
-def verification(embeddings, identity, far=(1e-2, 1e-3)) -> dict:
+def verification(embeddings: torch.Tensor | np.ndarray, identity: ArrayLike,
+                 far: tuple[float, ...] = (1e-2, 1e-3)) -> dict:
     """Face verification over all pairs i < j of ``embeddings`` (N, D): the score of a pair is the
     cosine of its two embeddings, genuine pairs show the same ``identity`` and impostor pairs not.
 
@@ -226,9 +228,10 @@ def verification(embeddings, identity, far=(1e-2, 1e-3)) -> dict:
     return result | {"genuine_pairs": int(genuine.sum()), "impostor_pairs": int((~genuine).sum())}
 
 
-def train_identity_encoder(images, identity, *, steps=1500, batch_size=128, lr=2e-3, width=32, embedding_dim=128,
-                           token_dim=64, scale=16.0, margin=0.3, seed=0, device=None, checkpoint_dir=None,
-                           progress=True) -> IdentityEncoder:
+def train_identity_encoder(images: ArrayLike, identity: ArrayLike, *, steps: int = 1500, batch_size: int = 128,
+                           lr: float = 2e-3, width: int = 32, embedding_dim: int = 128, token_dim: int = 64,
+                           scale: float = 16.0, margin: float = 0.3, seed: int = 0, device: str | None = None,
+                           checkpoint_dir: str | Path | None = None, progress: bool = True) -> IdentityEncoder:
     """Train an `IdentityEncoder` with `ArcFaceLoss` on uint8 faces ``images`` (N, S, S, 3) of people
     ``identity`` (N,) (any integer labels) for ``steps`` AdamW steps of ``batch_size`` faces drawn at
     random and augmented (`augment`), with the shared loop `faslearn.train.fit_steps`.

@@ -89,7 +89,7 @@ class PyramidBackbone(nn.Module):
     ``in_channels`` other than 3 the first conv is inflated after loading, so pretrained weights are.
     """
 
-    def __init__(self, in_channels: int = 3, width: float = 1.0, weights_path=None):
+    def __init__(self, in_channels: int = 3, width: float = 1.0, weights_path: str | Path | None = None):
         super().__init__()
         net = mobilenet_v3_small(weights=None, width_mult=width)
         if weights_path is not None:
@@ -129,7 +129,7 @@ class FeaturePyramid(nn.Module):
     """1×1 lateral convs L_i = conv(C_i) to ``channels``, then fused across levels in direction ``fpm``
     (see the module docstring); ``fpm=None`` keeps P_i = L_i, so an ablation isolates the addition."""
 
-    def __init__(self, in_channels: tuple[int, ...], channels: int, fpm):
+    def __init__(self, in_channels: tuple[int, ...], channels: int, fpm: str | None):
         super().__init__()
         if fpm not in FPM_DIRECTIONS:
             raise ValueError(f"fpm must be one of {FPM_DIRECTIONS}, got {fpm!r}")
@@ -173,8 +173,8 @@ class PyramidFeatures(nn.Module):
     """Backbone → FPM → PPM (or global pooling): (N, in_channels, H, W) → five vectors, level i of
     shape (N, level_features[i])."""
 
-    def __init__(self, in_channels: int = 3, fpm="top_down", ppm: bool = True, width: float = 1.0,
-                 pyramid_channels: int = 48, weights_path=None):
+    def __init__(self, in_channels: int = 3, fpm: str | None = "top_down", ppm: bool = True, width: float = 1.0,
+                 pyramid_channels: int = 48, weights_path: str | Path | None = None):
         super().__init__()
         self.backbone = PyramidBackbone(in_channels, width, weights_path)
         self.pyramid = FeaturePyramid(self.backbone.out_channels, pyramid_channels, fpm)
@@ -200,8 +200,8 @@ class MultiFrameBranch(nn.Module):
     go straight into the linear layer; it takes (B, 3, H, W), or a clip of which it uses frame 0 only.
     """
 
-    def __init__(self, fpm="top_down", ppm: bool = True, temporal: bool = True, width: float = 1.0,
-                 hidden: int = 32, pyramid_channels: int = 48, weights_path=None):
+    def __init__(self, fpm: str | None = "top_down", ppm: bool = True, temporal: bool = True, width: float = 1.0,
+                 hidden: int = 32, pyramid_channels: int = 48, weights_path: str | Path | None = None):
         super().__init__()
         self.features = PyramidFeatures(3, fpm, ppm, width, pyramid_channels, weights_path)
         self.temporal = temporal
@@ -237,8 +237,8 @@ class DifferenceBranch(nn.Module):
     the same structure. A clip (B, T, 3, H, W) is turned into its RGB differences first.
     """
 
-    def __init__(self, in_channels: int, fpm="bottom_up", ppm: bool = True, width: float = 1.0,
-                 pyramid_channels: int = 48, weights_path=None):
+    def __init__(self, in_channels: int, fpm: str | None = "bottom_up", ppm: bool = True, width: float = 1.0,
+                 pyramid_channels: int = 48, weights_path: str | Path | None = None):
         super().__init__()
         self.features = PyramidFeatures(in_channels, fpm, ppm, width, pyramid_channels, weights_path)
         self.classifier = nn.Linear(sum(self.features.level_features), 1)

@@ -7,16 +7,22 @@ SHA-256, and how it was made (the notebook, its parameters and the command), so 
 it and compare. Every loader checks the digest first: a file that was edited or truncated raises
 ``ValueError``.
 
-    model = CDCN(theta=0.7, width=0.25, map_size=16)
-    fl.pretrained.load_pretrained("cdcn_night_leave_one_out", model)
+    model = fl.pretrained.load_pretrained("cdcn_night_leave_one_out")   # a CDCN as the registry says
     sweep = fl.pretrained.load_results("course_sweep")
     dfg = fl.pretrained.load_dfg()
 """
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from torch import nn
 
 from faslearn.checkpoints import file_sha256, load_weights
-from faslearn.data.datasets import RENDER_SETTINGS
+from faslearn.data.world.benchmark import RENDER_SETTINGS
+from faslearn.models.registry import create_model, entry_of_class
+
+if TYPE_CHECKING:
+    from faslearn.models.dfg import DeFakeFaceGenerator
 
 FOLDER = Path(__file__).parent
 SWEEP = "notebooks/training/configs/course_sweep.yaml"
@@ -73,17 +79,29 @@ REGISTRY = {
         "folder": "dfg_teaching",
         "files": {
             "autoencoder/config.json": "824bc7def2df77fc5fccfa452af1b05dabdc1b53b2b3bb23948eae2101675ee6",
-            "autoencoder/diffusion_pytorch_model.safetensors": "56ae419c1c05035bdf204f5343620b53573956b1175c79ccc7d1722d673ad5b6",
+            "autoencoder/diffusion_pytorch_model.safetensors":
+                "56ae419c1c05035bdf204f5343620b53573956b1175c79ccc7d1722d673ad5b6",
             "identity/config.json": "4345aa421b8886f23352fe1baed9c43c2fbeebd4d3b20f9f79cb67fa0b82c005",
             "identity/model.safetensors": "1d80f9b546a32ae4d3273eb6d2b5ee6899b92069920db03e57e60c67348eda59",
             "results.json": "e0dd60a3601efee05288103e2cd5325143439c9cf80e056959813a8b632a0471",
             "scheduler/scheduler_config.json": "28d1a009dfa466938be057413130d37105fb555c44c7c403af4cbdb4c3194f5c",
             "unet/config.json": "eab0da79d30139065a8802e6aa3230b1c6b83c27f4fd1cb2ad04032d27395012",
-            "unet/diffusion_pytorch_model.safetensors": "208b4fc214cf766478edc44a168eaae856bb2896a4aa3ccc9bc36bcb2ec24002"
+            "unet/diffusion_pytorch_model.safetensors":
+                "208b4fc214cf766478edc44a168eaae856bb2896a4aa3ccc9bc36bcb2ec24002"
         },
         "made_by": {
             "notebook": "notebooks/training/train_dfg.ipynb",
-            "parameters": {"image_size": 64, "pool_identities": 0, "views_per_identity": 8, "pool_folder": "", "identities_per_domain": 150, "difficulty": 0.5, "moire": 0.0, "clutter": 0.0, "colour_managed": False, "identity_encoder": "train", "identity_steps": 800, "identity_width": 32, "autoencoder_path": "", "autoencoder_width": 32, "latent_channels": 4, "downsample": 4, "autoencoder_steps": 2000, "autoencoder_batch_size": 16, "autoencoder_lr": 0.001, "unet_width": 32, "unet_steps": 4000, "batch_size": 32, "lr": 0.0005, "weight_decay": 0.01, "ema_decay": 0.999, "warmup": 200, "condition_dropout": 0.15, "diffusion_steps": 1000, "eval_images": 240, "eval_strength": 0.6, "eval_ddim_steps": 20, "device": "auto", "mixed_precision": "no", "output_dir": "/work/main/runs/dfg_teaching", "seed": 0, "cpu_threads": 2},
+            "parameters": {"image_size": 64, "pool_identities": 0, "views_per_identity": 8, "pool_folder": "",
+                           "identities_per_domain": 150, "difficulty": 0.5, "moire": 0.0, "clutter": 0.0,
+                           "colour_managed": False, "identity_encoder": "train", "identity_steps": 800,
+                           "identity_width": 32, "autoencoder_path": "", "autoencoder_width": 32,
+                           "latent_channels": 4, "downsample": 4, "autoencoder_steps": 2000,
+                           "autoencoder_batch_size": 16, "autoencoder_lr": 0.001, "unet_width": 32,
+                           "unet_steps": 4000, "batch_size": 32, "lr": 0.0005, "weight_decay": 0.01,
+                           "ema_decay": 0.999, "warmup": 200, "condition_dropout": 0.15, "diffusion_steps": 1000,
+                           "eval_images": 240, "eval_strength": 0.6, "eval_ddim_steps": 20, "device": "auto",
+                           "mixed_precision": "no", "output_dir": "/work/main/runs/dfg_teaching", "seed": 0,
+                           "cpu_threads": 2},
             "command": "papermill notebooks/training/train_dfg.ipynb runs/dfg_teaching/train_dfg.ipynb "
                        "-p output_dir $PWD/runs/dfg_teaching -p cpu_threads 2 -p difficulty 0.5 -p moire 0.0 "
                        "-p clutter 0.0 -p colour_managed False "
@@ -95,7 +113,7 @@ REGISTRY = {
 
 
 def _entry_file(name: str) -> tuple[dict, Path]:
-    if name not in REGISTRY:
+    if not isinstance(name, str) or name not in REGISTRY:
         raise ValueError(f"unknown pretrained entry {name!r}; expected one of {list(REGISTRY)}")
     entry = REGISTRY[name]
     file = FOLDER / entry["path"]
@@ -113,11 +131,28 @@ def path(name: str) -> Path:
     return file
 
 
-def load_pretrained(name: str, model):
-    """Load the shipped weights ``name`` into ``model`` (built as ``REGISTRY[name]["model"]`` says),
-    checking the file's SHA-256 first (faslearn.checkpoints.load_weights)."""
-    entry, file = _entry_file(name)
-    return load_weights(model, file, entry["sha256"])
+def load_pretrained(name: str, model: nn.Module | None = None) -> nn.Module:
+    """The shipped weights ``name`` in a network: ``model`` if given, else one built as ``REGISTRY[name]["model"]``
+    says. The file's SHA-256 is checked first (faslearn.checkpoints.load_weights), and a given ``model`` must
+    be the class and settings the weights were trained with: a CDCN built with another θ has the same tensor
+    shapes, so the weights would load and compute something else."""
+    if not isinstance(name, str) or "model" not in REGISTRY.get(name, {}):
+        raise ValueError(f"no shipped model weights named {name!r}; expected one of "
+                         f"{[k for k, v in REGISTRY.items() if 'model' in v]}")
+    file, spec = path(name), dict(REGISTRY[name]["model"])  # the digest first: a damaged file says so
+    registered = entry_of_class(spec.pop("class"))
+    if model is None:
+        model = create_model(registered.name, **spec)
+    elif type(model) is not registered.build:
+        raise ValueError(f"{name!r} holds {registered.build.__name__} weights, got a {type(model).__name__}; "
+                         f"build it with create_model({registered.name!r}, **{spec}) or pass no model")
+    else:
+        for key, value in spec.items():
+            if key in ("theta", "map_size") and getattr(model, key, value) != value:
+                raise ValueError(f"{name!r} was trained with {key}={value}, this {type(model).__name__} has "
+                                 f"{key}={getattr(model, key)!r}; build it with create_model("
+                                 f"{registered.name!r}, **{spec}) or pass no model")
+    return load_weights(model, file)
 
 
 def _dfg_entry(name: str) -> dict:
@@ -127,7 +162,7 @@ def _dfg_entry(name: str) -> dict:
     return REGISTRY[name]
 
 
-def load_dfg(name: str = "dfg_teaching"):
+def load_dfg(name: str = "dfg_teaching") -> "DeFakeFaceGenerator":
     """The shipped De-fake Face Generator ``name`` (a folder in diffusers' layout), every file's SHA-256
     checked before it is read."""
     from faslearn.models.dfg import DeFakeFaceGenerator
@@ -148,11 +183,14 @@ def dfg_record(name: str = "dfg_teaching") -> dict:
 
 def load_results(name: str = "course_sweep") -> dict:
     """The shipped JSON results ``name`` (see scripts/run_sweep.py for their layout)."""
+    if isinstance(name, str) and not REGISTRY.get(name, {}).get("path", "").endswith(".json"):
+        raise ValueError(f"no shipped results named {name!r}; expected one of "
+                         f"{[k for k, v in REGISTRY.items() if v.get('path', '').endswith('.json')]}")
     return json.loads(path(name).read_text())
 
 
 def benchmark_settings(name: str) -> dict:
-    """The course-benchmark settings (``faslearn.data.datasets.RENDER_SETTINGS``: difficulty, moiré, clutter,
+    """The course-benchmark settings (``faslearn.data.world.benchmark.RENDER_SETTINGS``: difficulty, moiré, clutter,
     colour management) that the shipped entry ``name`` was made on, read from how it was made:
     ``make_benchmark(**benchmark_settings(name))`` renders the world its runs saw. The two-stream and DFG
     results predate the domains' colour moiré, furnished rooms and colour-managed prints, so notebooks 03

@@ -4,7 +4,7 @@
 arrays as the course's ``Benchmark``, so ``FrameDataset``, ``ClipDataset`` and ``prepare_clips``
 read it unchanged. Per recording: sample ``frames`` frames (``frame_indices``), find the face in
 each (the dataset's box when it gives one, else the detector), align it to ``size`` pixels
-(`faslearn.data.align`). A frame without a face borrows the face of the nearest frame that has one.
+(`faslearn.data.real.align`). A frame without a face borrows the face of the nearest frame that has one.
 
 The cache (``cache_dir``), every file written atomically (a temporary file, then a rename):
 
@@ -37,10 +37,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.typing import ArrayLike
 from tqdm.auto import tqdm
 
+from ..datasets import SPLITS
+from .adapters import Recording
 from .align import DETECTORS, MARGIN, Face, FaceDetector, NoFaceError, align_face, get_detector
-from .datasets import SPLITS
 
 SCHEMES = ("uniform", "ssdg")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
@@ -104,7 +106,7 @@ def _decode(path: Path, wanted: set, to_end: bool) -> tuple[dict, int]:
     return frames, count
 
 
-def read_frames(path, indices) -> np.ndarray:
+def read_frames(path: str | Path, indices: ArrayLike) -> np.ndarray:
     """Frames ``indices`` of a video (or n copies of a single image file): uint8 (n, H, W, 3), RGB.
 
     Videos are decoded sequentially (seeking in compressed streams is unreliable), keeping only the
@@ -171,14 +173,14 @@ class CropConfig:
     def key(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
 
-    def recording_key(self, recording) -> str:
+    def recording_key(self, recording: Recording) -> str:
         """The cache key of one recording's crops under these settings."""
         what = [recording.video, os.path.abspath(recording.path), source_stamp(recording.path), recording.box,
                 replace(self, videos="").key()]
         return hashlib.sha256(json.dumps(what).encode()).hexdigest()[:20]
 
 
-def source_stamp(path) -> list:
+def source_stamp(path: str | Path) -> list:
     """[size in bytes, modification time in ns] of a recording's file (or folder), [] if it is missing: part
     of the cache key, so that a replaced or edited source is cropped again (one stat per recording; hashing
     the content would read every video in full on every call)."""
@@ -276,7 +278,7 @@ class CropSet:
     def __len__(self) -> int:
         return len(self.label)
 
-    def select(self, split: str | None = None, domains=None) -> np.ndarray:
+    def select(self, split: str | None = None, domains: str | list[str] | None = None) -> np.ndarray:
         """Row indices of one split (or all) of some datasets (a name, a list, or all), as ``Benchmark.select``."""
         if split is not None and split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
@@ -305,9 +307,9 @@ class CropSet:
         return "\n".join(lines)
 
 
-def prepare_crops(recordings, cache_dir, *, size: int = 256, frames: int = 1, scheme: str = "uniform",
-                  detector="haar", margin: float = MARGIN, map_size: int | None = None, workers: int = 1,
-                  progress: bool = True) -> CropSet:
+def prepare_crops(recordings: list[Recording], cache_dir: str | Path, *, size: int = 256, frames: int = 1,
+                  scheme: str = "uniform", detector: str | FaceDetector = "haar", margin: float = MARGIN,
+                  map_size: int | None = None, workers: int = 1, progress: bool = True) -> CropSet:
     """Crop the faces of ``recordings`` (or load them from ``cache_dir``): a ``CropSet`` (module docstring).
 
     ``detector``: a name of ``align.DETECTORS`` or a FaceDetector (its ``name`` is part of the cache key).

@@ -17,14 +17,18 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ..metrics import BONA_FIDE
+from ...cache import cached
+from ...metrics import BONA_FIDE
+from ...utils import derive_seed
+from .benchmark import RENDERER_SOURCES, BenchmarkConfig, plan_benchmark, render_parallel
 from .camera import Camera
-from .datasets import RENDERER_SOURCES, BenchmarkConfig, _cache_dir, _plan, render_parallel, save_cache
+from .domains import DOMAINS, CaptureDomain
 from .faces import load_faces
-from .simulator import DOMAINS, CaptureDomain, render_presentation
+from .simulator import render_presentation
 
 
 def _span(values, widen: float = 0.25) -> tuple[float, float]:
@@ -99,7 +103,7 @@ def pool_identities(benchmark: BenchmarkConfig | None = None) -> np.ndarray:
     """Face indices that no dev or test split of ``benchmark`` holds: the people it never uses and
     those of its training splits (their live faces are in the benchmark's training data anyway)."""
     benchmark = benchmark or BenchmarkConfig()
-    faces, rows = _plan(benchmark)
+    faces, rows = plan_benchmark(benchmark)
     held_out = {row["identity"] for row in rows if row["split"] != "train"}
     return np.array([i for i in range(len(faces)) if i not in held_out])
 
@@ -111,26 +115,23 @@ def _render_view(job) -> np.ndarray:
 
 
 def make_pool(config: PoolConfig | None = None, cache: bool = True, workers: int | None = None,
-              progress: bool = True, **overrides) -> Pool:
+              progress: bool = True, **overrides: Any) -> Pool:
     """Render (or load from the cache) the bona fide pool that ``config`` / keyword overrides describe."""
     config = PoolConfig(**overrides) if config is None else replace(config, **overrides)
-    path = _cache_dir() / f"pool-{config.key()}.npz"
-    if cache and path.is_file():
-        with np.load(path, allow_pickle=False) as f:
-            return Pool(config, f["images"], f["identity"])
-    eligible = pool_identities(config.benchmark)
-    if config.identities is not None:
-        if config.identities > len(eligible):
-            raise ValueError(f"the pool can hold at most {len(eligible)} people outside the benchmark's dev and "
-                             f"test splits, got identities={config.identities}")
-        eligible = np.sort(np.random.default_rng(config.seed).permutation(eligible)[:config.identities])
-    faces = load_faces(config.benchmark.face_source, size=config.image_size)
-    identity = np.repeat(eligible, config.views_per_identity)
-    seeds = [int(np.random.SeedSequence([config.seed, int(i), v]).generate_state(1)[0])
-             for i in eligible for v in range(config.views_per_identity)]
-    jobs = [(faces.images[i], faces.landmarks[i], s) for i, s in zip(identity, seeds)]
-    images = render_parallel(_render_view, jobs, "rendering the bona fide pool", "view", workers, progress)
-    pool = Pool(config, np.stack(images), identity)
-    if cache:
-        save_cache(path, {"images": pool.images, "identity": pool.identity})
-    return pool
+
+    def render() -> dict:
+        eligible = pool_identities(config.benchmark)
+        if config.identities is not None:
+            if config.identities > len(eligible):
+                raise ValueError(f"the pool can hold at most {len(eligible)} people outside the benchmark's dev "
+                                 f"and test splits, got identities={config.identities}")
+            eligible = np.sort(np.random.default_rng(config.seed).permutation(eligible)[:config.identities])
+        faces = load_faces(config.benchmark.face_source, size=config.image_size)
+        identity = np.repeat(eligible, config.views_per_identity)
+        seeds = [derive_seed(config.seed, i, v) for i in eligible for v in range(config.views_per_identity)]
+        jobs = [(faces.images[i], faces.landmarks[i], s) for i, s in zip(identity, seeds)]
+        images = render_parallel(_render_view, jobs, "rendering the bona fide pool", "view", workers, progress)
+        return {"images": np.stack(images), "identity": identity}
+
+    arrays = cached(f"pool-{config.key()}", render, cache)
+    return Pool(config, arrays["images"], arrays["identity"])

@@ -22,11 +22,13 @@ Each domain's flat media also leave its *colour moiré* (``CaptureDomain.moire``
 leave in its camera, a cue of its own kind in every domain, which is what makes the domains differ
 for a detector (the README's "The sample world" has the measurements).
 
-Prints are colour-managed (``colour_managed``, the benchmark's default; off in the world before
-2026-12-04): the printer driver keeps mid-tones in proportion and lifts only the black.
+Prints are colour-managed (``colour_managed``, the benchmark's default; off in the world the shipped
+two-stream and DFG results were made on): the printer driver keeps mid-tones in proportion and lifts only
+the black.
 
 Rooms are *furnished* at strength ``clutter`` (``CaptureDomain.clutter`` objects on average, and a wall
-texture; the benchmark's default is 1; 0: bare, smooth walls, the world before 2026-12-04). A real
+texture; the benchmark's default is 1; 0: bare, smooth walls, as in the shipped two-stream and DFG results'
+world). A real
 background has edges and texture, in the live room and in the photo an attack shows; without them the
 background alone would tell a live capture (a smooth room, seen sharp) from an attack.
 
@@ -35,160 +37,33 @@ displays), and two species held out of training by default (``UNSEEN_ATTACKS``):
 rigid mask with the face printed on it (3D like a face, printed like a photo), and
 ``partial_eyes``, a print with the eyes cut out, held over the face so the real eyes show.
 """
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from ..metrics import BONA_FIDE
-from .attacks import (MaskInstrument, Moire, PrintInstrument, ScreenInstrument, box_visibility, colour_moire, jitter,
-                      mask_albedo, pixel_grid, print_medium, screen_medium, soft_highlight, structure_period)
-from .camera import Camera, capture, once, optical_mtf, srgb_to_linear
+from ...metrics import BONA_FIDE
+from ...utils import check_number
+from .attacks import (
+    MaskInstrument,
+    Moire,
+    PrintInstrument,
+    box_visibility,
+    colour_moire,
+    jitter,
+    mask_albedo,
+    pixel_grid,
+    print_medium,
+    screen_medium,
+    structure_period,
+)
+from .camera import capture, once, optical_mtf, srgb_to_linear
 from .depth import depth_map
+from .domains import DOMAINS, PRESENTATIONS, CaptureDomain, harden
 from .faces import mesh_topology
 from .video import head_motion, plane_homography, plane_motion, pose_landmarks, warp_face
 
-KNOWN_ATTACKS = ("print_1", "print_2", "replay_1", "replay_2")
-UNSEEN_ATTACKS = ("mask_3d", "partial_eyes")  # held out of training by default
-ATTACKS = KNOWN_ATTACKS + UNSEEN_ATTACKS
-PRESENTATIONS = (BONA_FIDE,) + ATTACKS
 RENDER_OVERSAMPLE = 2  # the scene is rendered at twice the sensor's resolution
-
-
-@dataclass(frozen=True)
-class CaptureDomain:
-    """The cameras, rooms and attack instruments of one (miniature) dataset."""
-
-    name: str
-    description: str
-    camera: Camera  # the camera of the anti-spoofing system
-    source_camera: Camera  # the camera that took the photos and videos the attacks show
-    light: tuple[float, float, float]  # room illuminant, linear RGB
-    light_level: tuple[float, float]  # range of the room's brightness
-    backgrounds: tuple  # sRGB colours of the rooms' walls and furniture
-    instruments: dict  # PAI name -> PrintInstrument | ScreenInstrument | MaskInstrument
-    moire: Moire | None = None  # the colour moiré its flat media leave in its camera, drawn when a benchmark
-    # asks for it (None: none, e.g. a domain without media)
-    clutter: float = 1.0  # mean number of objects in its rooms (shelves, frames, posters, furniture)
-
-
-def _print(**kwargs):
-    return PrintInstrument(**kwargs)
-
-
-DOMAINS = {
-    domain.name: domain for domain in [
-        CaptureDomain(
-            "studio", "sharp high-resolution camera, neutral daylight, plain backdrops; glossy photo and laser "
-            "prints, a high-ppi tablet and a desktop monitor; resin masks",
-            Camera(face_pixels=(128, 176), blur=0.3, shot_noise=0.006, read_noise=0.002, white_balance_error=0.02,
-                   jpeg_quality=(90, 97)),
-            Camera(face_pixels=(160, 224), blur=0.4, shot_noise=0.008, saturation=1.15, sharpen=0.4, jpeg_quality=(85, 95)),
-            light=(1.0, 0.98, 0.95), light_level=(0.9, 1.1),
-            backgrounds=((0.78, 0.78, 0.76), (0.55, 0.57, 0.6), (0.85, 0.84, 0.8)),
-            instruments={
-                "print_1": _print(lpi=175, face_width_in=5.0, dot_gain=0.08, saturation=0.9, gloss=0.35, bend=0.15,
-                                  paper_white=(0.95, 0.95, 0.94), paper_texture=0.01),
-                "print_2": _print(lpi=100, face_width_in=4.0, dot_gain=0.15, saturation=0.75, bend=0.3),
-                "replay_1": ScreenInstrument(ppi=264, face_width_in=2.5, fill_factor=0.85, black_level=0.01,
-                                             white_point=(0.97, 1.0, 1.06), glare=0.12, flicker=0.01),
-                "replay_2": ScreenInstrument(ppi=96, face_width_in=0.8, fill_factor=0.7, gamma=2.5,
-                                             white_point=(1.0, 1.0, 1.1), black_level=0.05, glare=0.2, flicker=0.03),
-                "mask_3d": MaskInstrument(saturation=0.75, smoothing=1.0, sheen=0.2, tint=(1.0, 0.96, 0.9)),
-                "partial_eyes": _print(lpi=175, face_width_in=5.0, saturation=0.9, gloss=0.2, bend=0.1),
-            },
-            moire=Moire(angle=45.0, period=(6.0, 8.0), contrast=0.23),
-            clutter=0.25),
-        CaptureDomain(
-            "office", "soft low-resolution webcam, greenish fluorescent light, cluttered offices; office laser "
-            "and inkjet prints on plain paper, a laptop and a tablet; paper masks",
-            Camera(face_pixels=(88, 116), blur=0.75, shot_noise=0.018, read_noise=0.007,
-                   white_balance=(1.06, 1.0, 0.88), white_balance_error=0.04, saturation=0.85, jpeg_quality=(65, 80)),
-            Camera(face_pixels=(96, 144), blur=0.6, shot_noise=0.015, saturation=1.1, sharpen=0.4, jpeg_quality=(70, 85)),
-            light=(0.86, 0.92, 0.8), light_level=(0.7, 1.0),
-            backgrounds=((0.72, 0.68, 0.58), (0.35, 0.42, 0.55), (0.62, 0.62, 0.6), (0.45, 0.35, 0.28)),
-            instruments={
-                "print_1": _print(lpi=85, face_width_in=4.0, dot_gain=0.12, saturation=0.7, paper_texture=0.05,
-                                  bend=0.4),
-                "print_2": _print(lpi=60, face_width_in=3.0, dot_gain=0.22, saturation=0.8, paper_texture=0.06,
-                                  paper_white=(0.9, 0.9, 0.84), bend=0.3, banding=0.06),
-                "replay_1": ScreenInstrument(ppi=110, face_width_in=1.2, fill_factor=0.75, gamma=2.4, black_level=0.06,
-                                             glare=0.1, flicker=0.04),
-                "replay_2": ScreenInstrument(ppi=132, face_width_in=1.6, fill_factor=0.8, gamma=2.0,
-                                             white_point=(1.05, 1.0, 0.95), black_level=0.03, glare=0.18, flicker=0.02),
-                "mask_3d": MaskInstrument(saturation=0.6, smoothing=2.0, sheen=0.05, tint=(0.95, 0.94, 0.9)),
-                "partial_eyes": _print(lpi=85, face_width_in=4.0, saturation=0.7, paper_texture=0.05, bend=0.3),
-            },
-            moire=Moire(angle=0.0, period=(5.0, 7.0), contrast=0.55),
-            clutter=1.5),
-        CaptureDomain(
-            "outdoor", "phone camera with vivid, sharpened colour in cool bright daylight, outdoor scenes; "
-            "photo-kiosk and inkjet prints, two phones; latex-look masks",
-            Camera(face_pixels=(112, 160), blur=0.25, shot_noise=0.01, read_noise=0.003, white_balance=(0.95, 1.0, 1.08),
-                   white_balance_error=0.03, gamma=2.4, saturation=1.2, sharpen=0.5, jpeg_quality=(80, 92)),
-            Camera(face_pixels=(128, 192), blur=0.35, shot_noise=0.01, saturation=1.3, sharpen=0.5, jpeg_quality=(75, 90)),
-            light=(1.05, 1.1, 1.2), light_level=(1.0, 1.4),
-            backgrounds=((0.45, 0.58, 0.35), (0.62, 0.74, 0.86), (0.6, 0.55, 0.48), (0.3, 0.38, 0.25)),
-            instruments={
-                "print_1": _print(lpi=150, face_width_in=4.5, dot_gain=0.1, saturation=0.9, gloss=0.45,
-                                  paper_texture=0.02, bend=0.2),
-                "print_2": _print(lpi=75, face_width_in=3.5, dot_gain=0.18, saturation=0.75, paper_texture=0.05,
-                                  bend=0.35, paper_white=(0.93, 0.92, 0.86), banding=0.05),
-                "replay_1": ScreenInstrument(ppi=326, face_width_in=1.5, fill_factor=0.9, gamma=2.3, brightness=1.2,
-                                             glare=0.3, flicker=0.01),
-                "replay_2": ScreenInstrument(ppi=120, face_width_in=0.75, fill_factor=0.75, gamma=2.1,
-                                             white_point=(1.0, 0.97, 1.08), black_level=0.04, brightness=1.1,
-                                             glare=0.35, flicker=0.02),
-                "mask_3d": MaskInstrument(saturation=0.85, smoothing=0.8, sheen=0.35, tint=(1.0, 0.93, 0.88)),
-                "partial_eyes": _print(lpi=150, face_width_in=4.5, saturation=0.9, gloss=0.3, bend=0.2),
-            },
-            moire=Moire(angle=90.0, period=(6.0, 8.0), contrast=0.15),
-            clutter=1.0),
-        CaptureDomain(
-            "night", "noisy CCTV-like camera, dim warm light, dark rooms; cheap inkjet and laser prints, an old "
-            "monitor and a TV; plaster masks",
-            Camera(face_pixels=(72, 92), blur=0.9, shot_noise=0.022, read_noise=0.006, exposure=1.3, gamma=2.0,
-                   white_balance_error=0.06, saturation=0.7, jpeg_quality=(50, 65)),
-            Camera(face_pixels=(80, 128), blur=0.7, shot_noise=0.02, saturation=1.15, sharpen=0.4, jpeg_quality=(60, 80)),
-            light=(0.75, 0.62, 0.45), light_level=(0.4, 0.7),
-            backgrounds=((0.22, 0.2, 0.18), (0.4, 0.33, 0.25), (0.15, 0.17, 0.22)),
-            instruments={
-                "print_1": _print(lpi=50, face_width_in=3.0, dot_gain=0.25, saturation=0.65, paper_texture=0.07,
-                                  bend=0.45, paper_white=(0.88, 0.87, 0.8), banding=0.08),
-                "print_2": _print(lpi=100, face_width_in=4.0, dot_gain=0.1, saturation=0.8, bend=0.3),
-                "replay_1": ScreenInstrument(ppi=72, face_width_in=1.3, fill_factor=0.65, gamma=2.6, black_level=0.1,
-                                             white_point=(0.95, 1.0, 1.15), glare=0.05, flicker=0.06),
-                "replay_2": ScreenInstrument(ppi=40, face_width_in=2.2, fill_factor=0.8, gamma=2.2, black_level=0.07,
-                                             brightness=1.3, glare=0.08, flicker=0.05),
-                "mask_3d": MaskInstrument(saturation=0.5, smoothing=1.5, sheen=0.1, tint=(0.97, 0.95, 0.93)),
-                "partial_eyes": _print(lpi=50, face_width_in=3.0, saturation=0.65, paper_texture=0.07, bend=0.4),
-            },
-            moire=Moire(angle=120.0, period=(5.0, 7.0), contrast=0.85),
-            clutter=0.75),
-    ]
-}
-
-# The value of each parameter at which its artifact vanishes: ``difficulty`` moves instruments
-# towards these (print resolution, pixel density and sizes stay: they are the medium itself).
-_INVISIBLE = {
-    PrintInstrument: dict(saturation=1.0, paper_texture=0.0, gloss=0.0, bend=0.0, dot_gain=0.0, banding=0.0,
-                          paper_white=(1.0, 1.0, 1.0)),
-    ScreenInstrument: dict(fill_factor=1.0, gamma=2.2, white_point=(1.0, 1.0, 1.0), black_level=0.0, glare=0.0,
-                           flicker=0.0),
-    MaskInstrument: dict(saturation=1.0, smoothing=0.0, sheen=0.0, tint=(1.0, 1.0, 1.0)),
-}
-
-
-def harden(instrument, difficulty: float):
-    """Move an instrument's visible flaws towards invisibility: 0 = as specified, 1 = none left."""
-    if not 0 <= difficulty <= 1:
-        raise ValueError(f"difficulty must be in [0, 1], got {difficulty}")
-    changes = {}
-    for name, target in _INVISIBLE[type(instrument)].items():
-        value = np.asarray(getattr(instrument, name), dtype=float)
-        mixed = (1 - difficulty) * value + difficulty * np.asarray(target, dtype=float)
-        changes[name] = tuple(mixed.tolist()) if mixed.ndim else float(mixed)
-    return replace(instrument, **changes)
 
 
 @dataclass
@@ -317,7 +192,8 @@ def _live_radiance(image, landmarks, posed, session: _Session, size: int, rng: n
     shading = _up((0.5 + 0.5 * lambert).astype(np.float32), size)
     shading = 1 + (shading - 1) * face
     sheen = _up(nearness ** 6, size) * once(clip, "sheen", lambda: rng.uniform(0.02, 0.08))  # oily nose and forehead
-    radiance = albedo * shading[..., None] * session.light + sheen[..., None] * session.light.mean(axis=2, keepdims=True)
+    radiance = (albedo * shading[..., None] * session.light
+                + sheen[..., None] * session.light.mean(axis=2, keepdims=True))
     return radiance, face
 
 
@@ -374,7 +250,8 @@ def _fingers(size: int, rng: np.random.Generator, light: np.ndarray) -> tuple[np
         blob = ((u - position) / 0.04) ** 2 + ((v - 0.0) / depth) ** 2 < 1
         mask = np.maximum(mask, blob.astype(np.float32))
     mask = cv2.GaussianBlur(mask, (0, 0), 0.01 * size + 0.5)
-    skin = srgb_to_linear(np.array([0.8, 0.6, 0.5]) * np.exp(0.25 * rng.standard_normal() + 0.05 * rng.standard_normal(3)))
+    skin = srgb_to_linear(np.array([0.8, 0.6, 0.5])
+                          * np.exp(0.25 * rng.standard_normal() + 0.05 * rng.standard_normal(3)))
     return mask, skin.astype(np.float32) * light
 
 
@@ -397,19 +274,79 @@ def _fringes(spec: Moire, strength: float, rng: np.random.Generator) -> dict:
                 drift=rng.uniform(0.5, 1.5))
 
 
+@dataclass
+class _Shot:
+    """What both paths of `render_presentation` share: the face, the capture (camera, room, head motion,
+    the hand that may hold a medium) and the instrument, drawn in this order from the presentation's ``rng``."""
+
+    image: np.ndarray
+    landmarks: np.ndarray
+    pai: str
+    kind: str  # "live", "mask", "print", "partial" or "replay"
+    domain: CaptureDomain
+    rng: np.random.Generator
+    num_frames: int
+    small: int  # the side of the frames that come out
+    sensor: int  # the face's side in the camera's pixels
+    size: int  # the rendering grid's side, RENDER_OVERSAMPLE × sensor
+    map_size: int
+    session: _Session
+    head: object  # head_motion(...): yaw, pitch, roll, shift, blink per frame
+    camera_shake: np.ndarray  # (T, 2), the same for every presentation kind
+    instrument: object  # None for a live face
+    layout: dict  # where a medium's edges, margin, bezel and fingers are
+    hand: tuple | None  # (fingers mask, their radiance), or None
+    motion: float
+    clutter: float
+    clip: dict  # what holds over this presentation's frames (camera.once)
+
+    def posed(self, t: int, blink: bool = True) -> np.ndarray:
+        """The face's landmarks in frame ``t`` (head motion, camera shake, a blink where ``blink``)."""
+        head = self.head
+        return pose_landmarks(self.landmarks, head.yaw[t], head.pitch[t], head.roll[t],
+                              head.shift[t] + self.camera_shake[t], head.blink[t] * blink, frame_size=self.small)
+
+    def finish(self, radiance: np.ndarray, held: np.ndarray | None = None) -> np.ndarray:
+        """Fingers (moving with the medium by the homography ``held``), the camera, the crop's resize."""
+        if self.hand is not None:
+            fingers = self.hand[0] if held is None else cv2.warpPerspective(self.hand[0], held, (self.size,) * 2)
+            radiance = radiance * (1 - fingers[..., None]) + fingers[..., None] * self.hand[1]
+        frame = capture(radiance, self.domain.camera, self.sensor, self.rng, self.session.illuminant, self.clip)
+        if self.sensor == self.small:
+            return frame
+        return cv2.resize(frame, (self.small, self.small), interpolation=cv2.INTER_AREA)
+
+    def presentation(self, frames: list, depths: list, reflections: list) -> Presentation:
+        return Presentation(np.stack(frames), np.stack(depths), np.stack(reflections), int(self.kind == "live"),
+                            self.pai, self.domain.name)
+
+
 def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, domain: CaptureDomain | str,
                         rng: np.random.Generator, num_frames: int = 1, difficulty: float = 0.0,
                         map_size: int | None = None, motion: float = 1.0, moire: float = 0.0,
                         clutter: float = 0.0, colour_managed: bool = False) -> Presentation:
-    """Render one presentation of the face ``image`` (S x S RGB uint8 with its landmarks).
+    """Render one presentation of the face ``image``: a 3D head (`_render_solid_face`: live, mask) or a
+    flat medium held in front of the room (`_render_flat_medium`: print, partial print, replay).
 
-    The frames come out at S x S: the camera captures at its own resolution (``Camera.face_pixels``
-    for S = 64, scaled with S) and the face crop is resized to S. Depth maps are ``map_size``
-    (default S // 4) square. ``moire`` scales the domain's colour moiré on prints and screens
-    (``CaptureDomain.moire``; 0: none). Its draws come from a stream of their own, so the same
-    ``rng`` renders the same presentation with and without fringes. ``clutter`` furnishes the rooms
-    (the live room and the one in the attack's photo; 0: bare walls), from streams of their own too.
-    ``colour_managed`` calibrates the prints' tones (``faslearn.data.attacks.print_medium``).
+    The frames come out at S x S: the camera captures at its own resolution (``Camera.face_pixels`` for
+    S = 64, scaled with S) and the face crop is resized to S.
+
+    Args:
+        image: the face, S x S RGB uint8.
+        landmarks: its 3D landmarks (N, 3), as `load_faces` gives them.
+        pai: "bona_fide" or an attack of ``PRESENTATIONS``.
+        domain: a `CaptureDomain` or the name of one of ``DOMAINS``.
+        rng: every random draw of the presentation comes from it (or from streams spawned from it).
+        num_frames: frames of the pseudo-video.
+        difficulty: how far the attack instruments are moved towards invisibility (`harden`), 0 to 1.
+        map_size: the side of the depth and reflection maps (default S // 4).
+        motion: scales head and medium motion.
+        moire: scales the domain's colour moiré on prints and screens (``CaptureDomain.moire``; 0: none).
+            Its draws come from a stream of their own, so the same ``rng`` renders the same presentation
+            with and without fringes.
+        clutter: furnishes the rooms (the live room and the one in the attack's photo; 0: bare walls),
+            from streams of their own too.
+        colour_managed: calibrate the prints' tones (`faslearn.data.world.attacks.print_medium`).
     """
     if isinstance(domain, str):
         if domain not in DOMAINS:
@@ -419,7 +356,8 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
         raise ValueError(f"unknown presentation {pai!r}; expected one of {PRESENTATIONS}")
     image, landmarks = np.asarray(image), np.asarray(landmarks)
     if image.ndim != 3 or image.shape[0] != image.shape[1] or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"image must be a square RGB array (S, S, 3) of uint8, got {image.dtype} of shape {image.shape}")
+        raise ValueError(f"image must be a square RGB array (S, S, 3) of uint8, "
+                         f"got {image.dtype} of shape {image.shape}")
     if landmarks.ndim != 2 or landmarks.shape[1] != 3 or len(landmarks) < 3 or not np.isfinite(landmarks).all():
         raise ValueError(f"landmarks must be finite 3D points (N, 3), as load_faces gives them, got shape "
                          f"{landmarks.shape}")
@@ -429,71 +367,79 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
         raise ValueError(f"moire must be >= 0, got {moire}")
     if clutter < 0:
         raise ValueError(f"clutter must be >= 0, got {clutter}")
+    check_number(motion, "motion", 0)
+    if map_size is not None:
+        map_size = check_number(map_size, "map_size", 1, integer=True)
     small = image.shape[0]
-    map_size = map_size or small // 4
     camera = domain.camera
     sensor = int(round(rng.integers(camera.face_pixels[0], camera.face_pixels[1] + 1) * max(1.0, small / 64)))
     size = RENDER_OVERSAMPLE * sensor
     session = _session(domain, size, rng, clutter)
     head = head_motion(num_frames, rng, amplitude=motion)
-    camera_shake = 0.003 * rng.standard_normal((num_frames, 2))  # the same for every presentation kind
-    zeros = np.zeros((map_size, map_size), dtype=np.float32)
+    camera_shake = 0.003 * rng.standard_normal((num_frames, 2))
     kind = "live" if pai == BONA_FIDE else pai.split("_")[0]
     instrument = None if kind == "live" else jitter(harden(domain.instruments[pai], difficulty), rng)
     layout = _medium_layout(kind, rng)
     hand = _fingers(size, rng, session.illuminant) if (
         layout["fingers"] if kind in ("print", "replay", "partial") else rng.random() < 0.1) else None
-
-    def posed(t: int, blink: bool = True):
-        return pose_landmarks(landmarks, head.yaw[t], head.pitch[t], head.roll[t], head.shift[t] + camera_shake[t],
-                              head.blink[t] * blink, frame_size=small)
-
-    clip = {}  # what holds over this presentation's frames (camera.once)
-
-    def finish(radiance, held=None):
-        if hand is not None:  # ``held``: the fingers hold the medium and move with it
-            fingers = hand[0] if held is None else cv2.warpPerspective(hand[0], held, (size, size))
-            radiance = radiance * (1 - fingers[..., None]) + fingers[..., None] * hand[1]
-        frame = capture(radiance, camera, sensor, rng, session.illuminant, clip)
-        return cv2.resize(frame, (small, small), interpolation=cv2.INTER_AREA) if sensor != small else frame
-
-    # the medium's fine structure at this capture's scale (module docstring of faslearn.data.attacks)
-    if isinstance(instrument, (PrintInstrument, ScreenInstrument)):
-        per_inch = instrument.lpi if isinstance(instrument, PrintInstrument) else instrument.ppi
-        period = RENDER_OVERSAMPLE * structure_period(sensor, instrument.face_width_in, per_inch)
-        # structure the rendering grid can hold is blurred by the camera itself; finer structure
-        # would alias on the grid, so the lens's MTF is applied to it before it is drawn
-        visibility = 1.0 if period >= 2 else float(optical_mtf(camera, RENDER_OVERSAMPLE / period))
-    frames, depths, reflections = [], [], []
+    shot = _Shot(image, landmarks, pai, kind, domain, rng, num_frames, small, sensor, size, map_size or small // 4,
+                 session, head, camera_shake, instrument, layout, hand, motion, clutter, clip={})
     if kind in ("live", "mask"):
-        mask_texture = None
-        if kind == "mask":
-            source = cv2.resize(_source_capture(image, landmarks, domain, rng, frontal=True, clutter=clutter),
-                                (small, small), interpolation=cv2.INTER_AREA)
-        for t in range(num_frames):
-            points = posed(t, blink=kind == "live")
-            if kind == "mask":  # the printed shell moves with the head; the wearer's eyes show through
-                shell = warp_face((source * 255).astype(np.uint8), landmarks, points).astype(np.float32) / 255
-                eyes = _eye_holes(points, small, size)[..., None]
-                mask_texture = mask_albedo(_up(shell, size), instrument) * (1 - eyes)
-                mask_texture += _up(srgb_to_linear(warp_face(image, landmarks, points).astype(np.float32) / 255),
-                                    size) * eyes
-            radiance, _ = _live_radiance(image, landmarks, points, session, size, rng, albedo_override=mask_texture,
-                                         clip=clip)
-            if kind == "mask":
-                shine = instrument.sheen * _up(depth_map(points, small, small, face_floor=0.0) ** 2, size)
-                radiance = radiance + shine[..., None] * session.light
-            frames.append(finish(radiance))
-            depths.append(depth_map(points, small, map_size) if kind == "live" else zeros)
-            reflections.append(zeros)
-        return Presentation(np.stack(frames), np.stack(depths), np.stack(reflections), int(kind == "live"), pai,
-                            domain.name)
+        return _render_solid_face(shot)
+    return _render_flat_medium(shot, moire, colour_managed)
 
+
+def _render_solid_face(shot: _Shot) -> Presentation:
+    """A 3D head in the room: the live face, or a mask (a printed shell that moves with the head, with the
+    wearer's eyes showing through its holes). Depth maps: the face for a live one, zeros for a mask."""
+    image, landmarks, rng, small, size, instrument = (shot.image, shot.landmarks, shot.rng, shot.small, shot.size,
+                                                      shot.instrument)
+    zeros = np.zeros((shot.map_size, shot.map_size), dtype=np.float32)
+    frames, depths, reflections = [], [], []
+    mask_texture = None
+    if shot.kind == "mask":
+        source = cv2.resize(_source_capture(image, landmarks, shot.domain, rng, frontal=True, clutter=shot.clutter),
+                            (small, small), interpolation=cv2.INTER_AREA)
+    for t in range(shot.num_frames):
+        points = shot.posed(t, blink=shot.kind == "live")
+        if shot.kind == "mask":  # the printed shell moves with the head; the wearer's eyes show through
+            shell = warp_face((source * 255).astype(np.uint8), landmarks, points).astype(np.float32) / 255
+            eyes = _eye_holes(points, small, size)[..., None]
+            mask_texture = mask_albedo(_up(shell, size), instrument) * (1 - eyes)
+            mask_texture += _up(srgb_to_linear(warp_face(image, landmarks, points).astype(np.float32) / 255),
+                                size) * eyes
+        radiance, _ = _live_radiance(image, landmarks, points, shot.session, size, rng, albedo_override=mask_texture,
+                                     clip=shot.clip)
+        if shot.kind == "mask":
+            shine = instrument.sheen * _up(depth_map(points, small, small, face_floor=0.0) ** 2, size)
+            radiance = radiance + shine[..., None] * shot.session.light
+        frames.append(shot.finish(radiance))
+        depths.append(depth_map(points, small, shot.map_size) if shot.kind == "live" else zeros)
+        reflections.append(zeros)
+    return shot.presentation(frames, depths, reflections)
+
+
+def _render_flat_medium(shot: _Shot, moire: float, colour_managed: bool) -> Presentation:
+    """Another capture of the person on a flat medium held in front of the room: a print (rigid, printed once),
+    a partial print (eye holes with the real eyes behind) or a screen replaying a video. The medium moves as a
+    plane; its structure (halftone, pixel grid), glare, edges, margin or bezel and the domain's colour moiré
+    are drawn on it. Depth maps are zeros; reflection maps are the medium's glare."""
+    image, landmarks, rng, small, size, kind = (shot.image, shot.landmarks, shot.rng, shot.small, shot.size,
+                                                shot.kind)
+    instrument, session, layout, domain = shot.instrument, shot.session, shot.layout, shot.domain
+    # the medium's fine structure at this capture's scale (module docstring of faslearn.data.world.attacks)
+    per_inch = instrument.lpi if isinstance(instrument, PrintInstrument) else instrument.ppi
+    period = RENDER_OVERSAMPLE * structure_period(shot.sensor, instrument.face_width_in, per_inch)
+    # structure the rendering grid can hold is blurred by the camera itself; finer structure
+    # would alias on the grid, so the lens's MTF is applied to it before it is drawn
+    visibility = 1.0 if period >= 2 else float(optical_mtf(domain.camera, RENDER_OVERSAMPLE / period))
+    zeros = np.zeros((shot.map_size, shot.map_size), dtype=np.float32)
+    frames, depths, reflections = [], [], []
     fringes = _fringes(domain.moire, moire, rng.spawn(1)[0]) if moire > 0 and domain.moire else None
-    plane = plane_motion(num_frames, rng, amplitude=motion * (0.5 if kind == "replay" else 1.0))
+    plane = plane_motion(shot.num_frames, rng, amplitude=shot.motion * (0.5 if kind == "replay" else 1.0))
     screen_dimming = np.sqrt(session.light.mean())  # auto-brightness: a screen dims in a dim room
     still = None if kind == "replay" else _up(_source_capture(image, landmarks, domain, rng,
-                                                              frontal=kind == "partial", clutter=clutter), size)
+                                                              frontal=kind == "partial", clutter=shot.clutter), size)
     if kind in ("print", "partial"):  # printed once, moves rigidly
         flat, specular = print_medium(still, instrument, rng, period, visibility, colour_managed)
         flat = flat * session.light
@@ -501,19 +447,20 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
         if kind == "partial":
             holes = _eye_holes(landmarks, small, size)
     source_clip, first_homography = {}, None
-    for t in range(num_frames):
+    for t in range(shot.num_frames):
         if kind == "replay":  # the screen replays a video of the person, taken earlier: a moving head
             if t == 1:
-                source_motion = head_motion(num_frames, rng, amplitude=motion)
+                source_motion = head_motion(shot.num_frames, rng, amplitude=shot.motion)
             move = (0.0, 0.0, 0.0, (0.0, 0.0)) if t == 0 else tuple(
                 getattr(source_motion, axis)[t] - getattr(source_motion, axis)[0]
                 for axis in ("yaw", "pitch", "roll", "shift"))
             content = _up(_source_capture(image, landmarks, domain, rng, clip=source_clip, move=move,
-                                                   clutter=clutter), size)
+                                          clutter=shot.clutter), size)
             flat, flat_specular = screen_medium(content, instrument, rng, period, visibility, flicker_phase=2.6 * t,
-                                                clip=clip)
+                                                clip=shot.clip)
             flat = flat * screen_dimming
-        homography = plane_homography(size, plane.yaw[t], plane.pitch[t], plane.roll[t], plane.shift[t] + camera_shake[t])
+        homography = plane_homography(size, plane.yaw[t], plane.pitch[t], plane.roll[t],
+                                      plane.shift[t] + shot.camera_shake[t])
         warp = dict(dsize=(size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         medium = cv2.warpPerspective(flat, homography, **warp)
         if fringes is not None:  # they drift from frame to frame: the beat moves with the slightest motion
@@ -535,14 +482,15 @@ def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, doma
             sheet = outer
         radiance = medium * sheet[..., None] + session.background * session.light * (1 - sheet[..., None])
         if kind == "partial":  # the real eyes behind the holes cut in the print
-            live, _ = _live_radiance(image, landmarks, posed(t), session, size, rng, clip=clip)
+            live, _ = _live_radiance(image, landmarks, shot.posed(t), session, size, rng, clip=shot.clip)
             through = cv2.warpPerspective(holes, homography, (size, size), flags=cv2.INTER_LINEAR)[..., None]
             radiance = radiance * (1 - through) + live * through
         first_homography = homography if t == 0 else first_homography
-        frames.append(finish(radiance, None if t == 0 else homography @ np.linalg.inv(first_homography)))
+        frames.append(shot.finish(radiance, None if t == 0 else homography @ np.linalg.inv(first_homography)))
         depths.append(zeros)
-        reflections.append(np.clip(cv2.resize(glare * sheet, (map_size, map_size), interpolation=cv2.INTER_AREA), 0, 1))
-    return Presentation(np.stack(frames), np.stack(depths), np.stack(reflections), 0, pai, domain.name)
+        reflections.append(np.clip(cv2.resize(glare * sheet, (shot.map_size,) * 2, interpolation=cv2.INTER_AREA),
+                                   0, 1))
+    return shot.presentation(frames, depths, reflections)
 
 
 def medium_scale(domain: CaptureDomain | str) -> list[dict]:
@@ -559,15 +507,4 @@ def medium_scale(domain: CaptureDomain | str) -> list[dict]:
                          period_px=tuple(periods),
                          visibility=tuple(float(optical_mtf(domain.camera, 1 / p)) * box_visibility(p)
                                           for p in periods)))
-    return rows
-
-
-def domain_table() -> list[dict]:
-    """One row per domain and instrument: the parameters, for display in the course."""
-    rows = []
-    for domain in DOMAINS.values():
-        for pai, instrument in domain.instruments.items():
-            row = {"domain": domain.name, "pai": pai, "kind": type(instrument).__name__}
-            row.update({f.name: getattr(instrument, f.name) for f in fields(instrument)})
-            rows.append(row)
     return rows

@@ -307,7 +307,7 @@ ADAPTERS = {"oulu_npu": _oulu, "siw": _siw, "casia_fasd": _casia, "replay_attack
             "celeba_spoof": _celeba, "folder": _folder}
 
 
-def load_recordings(name: str, root, protocol: str = "all") -> list[Recording]:
+def load_recordings(name: str, root: str | Path, protocol: str = "all") -> list[Recording]:
     """The recordings of dataset ``name`` at ``root`` under ``protocol``, sorted by video id."""
     _check_name(name)
     if not isinstance(root, (str, os.PathLike)) or not str(root).strip():

@@ -7,18 +7,18 @@ One function serves the training notebooks, ``faslearn prepare`` and ``faslearn 
                                protocol="O&C&I->M")
     train = fl.data.FrameDataset(crops, crops.select("train"))
 
-The crops are cached on disk (`faslearn.data.crops.prepare_crops`), so the second call, and every
+The crops are cached on disk (`faslearn.data.real.crops.prepare_crops`), so the second call, and every
 training run after the first, loads them in seconds.
 """
 import dataclasses
 from pathlib import Path
 
-from .adapters import DATASETS, DatasetError, cross_dataset, load_recordings
+from ... import cache
+from .adapters import DATASETS, DatasetError, Recording, cross_dataset, load_recordings
 from .crops import CropSet, prepare_crops
-from .datasets import _cache_dir
 
 
-def parse_roots(roots) -> dict[str, str]:
+def parse_roots(roots: str | dict) -> dict[str, str]:
     """``"O=/a,C=/b"`` (or a dict) -> ``{"O": "/a", "C": "/b"}``: the folders of a cross-dataset protocol."""
     if isinstance(roots, dict):
         return {str(k): str(v) for k, v in roots.items()}
@@ -33,7 +33,7 @@ def parse_roots(roots) -> dict[str, str]:
     return parsed
 
 
-def load_recordings_for(dataset: str, root, protocol: str = "all"):
+def load_recordings_for(dataset: str, root: str | Path | dict, protocol: str = "all") -> list[Recording]:
     """The recordings of a dataset's protocol, or, for ``dataset="cross_dataset"``, of a cross-dataset
     protocol (e.g. "O&C&I->M", with ``root`` naming its folders), each carrying the split it plays there."""
     if dataset == "cross_dataset":
@@ -47,12 +47,12 @@ def load_recordings_for(dataset: str, root, protocol: str = "all"):
 def crop_cache_dir() -> Path:
     """Default home of the crops: ``$FASLEARN_CACHE/crops``, one folder for every dataset (files are keyed
     by video id and settings, so a cross-dataset protocol reuses the crops of its datasets)."""
-    return _cache_dir() / "crops"
+    return cache.cache_dir() / "crops"
 
 
-def load_crops(dataset: str, root, protocol: str = "all", *, size: int = 256, frames: int = 1,
-               scheme: str = "uniform", detector: str = "haar", cache_dir=None, map_size: int | None = None,
-               workers: int = 1, progress: bool = True) -> CropSet:
+def load_crops(dataset: str, root: str | Path | dict, protocol: str = "all", *, size: int = 256, frames: int = 1,
+               scheme: str = "uniform", detector: str = "haar", cache_dir: str | Path | None = None,
+               map_size: int | None = None, workers: int = 1, progress: bool = True) -> CropSet:
     """Parse the dataset, then detect, align and cache its faces (see the module docstring)."""
     recordings = load_recordings_for(dataset, root, protocol)
     cache_dir = Path(cache_dir) if cache_dir else crop_cache_dir()

@@ -9,7 +9,7 @@ z-buffer pass over the mesh's 900 triangles:
     with λ the barycentric coordinates of p, keeping the triangle nearest to the camera.
 
 The same rasterizer also gives, for each pixel, which triangle covers it and where: that is all
-``faslearn.data.video`` needs to warp a face to a new 3D pose.
+``faslearn.data.world.video`` needs to warp a face to a new 3D pose.
 """
 import cv2
 import numpy as np
@@ -17,7 +17,7 @@ import numpy as np
 from .faces import mesh_topology
 
 
-def rasterize(points: np.ndarray, size: int, triangles: np.ndarray | None = None):
+def rasterize(points: np.ndarray, size: int, triangles: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Z-buffer the face mesh. Returns ``(triangle_id, barycentric)`` per pixel of a size x size grid.
 
     ``points`` are (V, 3) landmarks in pixels (z negative towards the camera). ``triangle_id`` is -1

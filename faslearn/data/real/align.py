@@ -18,6 +18,7 @@ from functools import lru_cache
 
 import cv2
 import numpy as np
+from numpy.typing import ArrayLike
 
 # The template, in units of a face box side (a frontal face box like Haar's, forehead to chin):
 # the eye centres lie EYE_DISTANCE apart, on a line EYE_HEIGHT below the box top (measured on Haar
@@ -45,7 +46,7 @@ class Face:
     score: float
 
 
-def check_image(image) -> np.ndarray:
+def check_image(image: ArrayLike) -> np.ndarray:
     """``image`` as an array, after checking that it is an RGB image: uint8 (H, W, 3)."""
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
@@ -59,7 +60,7 @@ class FaceDetector:
 
     name = "base"
 
-    def detect(self, image) -> list[Face]:
+    def detect(self, image: ArrayLike) -> list[Face]:
         faces = self._detect(check_image(image))
         return sorted(faces, key=lambda face: face.box[2] * face.box[3], reverse=True)
 
@@ -210,7 +211,7 @@ class MTCNNDetector(FaceDetector):
 DETECTORS = {"haar": HaarDetector, "mediapipe": MediaPipeDetector, "mtcnn": MTCNNDetector}
 
 
-def get_detector(detector="haar") -> FaceDetector:
+def get_detector(detector: str | FaceDetector = "haar") -> FaceDetector:
     """A detector from its name (a key of ``DETECTORS``), or ``detector`` itself if it is one already."""
     if isinstance(detector, FaceDetector):
         return detector
@@ -251,7 +252,7 @@ def face_transform(face: Face, size: int, margin: float = MARGIN) -> np.ndarray:
     return np.array([[scale, 0, size / 2 - scale * (x + w / 2)], [0, scale, size / 2 - scale * (y + h / 2)]])
 
 
-def align_face(image, face: Face, size: int, margin: float = MARGIN) -> np.ndarray:
+def align_face(image: ArrayLike, face: Face, size: int, margin: float = MARGIN) -> np.ndarray:
     """The ``size`` x ``size`` crop of ``face``: uint8 (size, size, 3).
 
     With eyes: the similarity transform that puts them on ``eye_template`` (the face upright, at one
@@ -276,7 +277,8 @@ def align_face(image, face: Face, size: int, margin: float = MARGIN) -> np.ndarr
     return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def detect_and_align(image, size: int, detector="haar", margin: float = MARGIN) -> tuple[np.ndarray, Face]:
+def detect_and_align(image: ArrayLike, size: int, detector: str | FaceDetector = "haar",
+                     margin: float = MARGIN) -> tuple[np.ndarray, Face]:
     """Detect the faces of ``image``, align the largest: (crop uint8 (size, size, 3), its Face)."""
     image = check_image(image)
     detector = get_detector(detector)

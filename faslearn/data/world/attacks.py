@@ -15,7 +15,7 @@ reaches the frame as colour and contrast changes, not as dots. A 100-ppi monitor
 where the screen grid beats against the sensor grid (moiré).
 
 How much of a periodic structure survives the capture is its *visibility*: the camera's optical
-MTF at the structure's frequency (``faslearn.data.camera.optical_mtf``) times the box filter of
+MTF at the structure's frequency (``faslearn.data.world.camera.optical_mtf``) times the box filter of
 one radiance pixel. The media below render the structure at that visibility and otherwise keep
 only its mean effect, so the same code draws the crisp dots of a magnified view (visibility 1) and
 the faint aliasing of a real capture.
@@ -130,7 +130,8 @@ def colour_moire(size: int, period: float, angle: float, contrast: float, phase:
     return 1 + contrast * wave[..., None] * MOIRE_COLOURS
 
 
-def jitter(instrument, rng: np.random.Generator, spread: float = 0.08):
+def jitter(instrument: PrintInstrument | ScreenInstrument | MaskInstrument, rng: np.random.Generator,
+           spread: float = 0.08) -> PrintInstrument | ScreenInstrument | MaskInstrument:
     """A copy with every float parameter scaled by (1 + N(0, spread)): no two attacks are identical."""
     changes = {}
     for name, value in vars(instrument).items():
@@ -147,7 +148,7 @@ def structure_period(sensor_pixels: float, face_width_in: float, per_inch: float
 
 
 @lru_cache(maxsize=16)
-def pixel_grid(size: int):
+def pixel_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
     """(y, x) pixel coordinate arrays of a size x size image, float32, computed once per size."""
     y, x = np.mgrid[0:size, 0:size].astype(np.float32)
     y.flags.writeable = x.flags.writeable = False
@@ -182,7 +183,7 @@ def halftone(coverage: np.ndarray, period: float, angle: float, rng: np.random.G
 
 
 def print_medium(content: np.ndarray, printer: PrintInstrument, rng: np.random.Generator, period: float,
-                 visibility: float = 1.0, colour_managed: bool = False):
+                 visibility: float = 1.0, colour_managed: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Printed sheet seen flat: ``(reflectance, specular)``, linear, shapes (R, R, 3) and (R, R).
 
     ``content`` is the sRGB image that was printed, float in [0, 1], at the rendering size R;
@@ -296,7 +297,8 @@ def subpixel_mask(size: int, pitch: float, fill_factor: float, supersample: int 
 
 
 def screen_medium(content: np.ndarray, screen: ScreenInstrument, rng: np.random.Generator, pitch: float,
-                  visibility: float = 1.0, flicker_phase: float = 0.0, clip: dict | None = None):
+                  visibility: float = 1.0, flicker_phase: float = 0.0,
+                  clip: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Screen showing ``content`` (sRGB float, (R, R, 3)): ``(emission, specular)``, linear.
 
     ``pitch`` is the screen's pixel pitch in pixels of R; ``visibility`` the share of the sub-pixel

@@ -9,7 +9,7 @@ what a multi-frame model can learn, so the simulator produces it explicitly:
 - ``pose_landmarks`` rotates the 478 3D landmarks about a pivot behind the face and closes the
   eyelids;
 - ``warp_face`` moves the image with the mesh: each output pixel finds its triangle and
-  barycentric coordinates in the *new* mesh (``faslearn.data.depth.rasterize``) and samples the
+  barycentric coordinates in the *new* mesh (``faslearn.data.world.depth.rasterize``) and samples the
   same point of the *old* mesh; pixels off the mesh (hair, background) follow a smoothly fading
   version of the face's motion;
 - ``plane_motion`` gives the homographies of a hand-held flat medium.
@@ -84,7 +84,8 @@ def _eyelid_chains(points: np.ndarray, loop: np.ndarray):
     return chain_b, chain_a
 
 
-def pose_landmarks(landmarks: np.ndarray, yaw=0.0, pitch=0.0, roll=0.0, shift=(0.0, 0.0), blink=0.0,
+def pose_landmarks(landmarks: np.ndarray, yaw: float = 0.0, pitch: float = 0.0, roll: float = 0.0,
+                   shift: tuple[float, float] | np.ndarray = (0.0, 0.0), blink: float = 0.0,
                    frame_size: int | None = None) -> np.ndarray:
     """Move 3D landmarks: close the eyelids by ``blink``, rotate about the neck, shift in frame units."""
     points = landmarks.astype(np.float64).copy()
@@ -126,7 +127,8 @@ def warp_face(image: np.ndarray, source: np.ndarray, target: np.ndarray, falloff
     return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
-def plane_homography(size: int, yaw=0.0, pitch=0.0, roll=0.0, shift=(0.0, 0.0), distance: float = 3.0) -> np.ndarray:
+def plane_homography(size: int, yaw: float = 0.0, pitch: float = 0.0, roll: float = 0.0,
+                     shift: tuple[float, float] | np.ndarray = (0.0, 0.0), distance: float = 3.0) -> np.ndarray:
     """Homography of a flat square (the frame, side ``size``) rotated in 3D and viewed in perspective.
 
     The plane sits ``distance`` frame-widths from a pinhole camera whose focal length makes the

@@ -19,6 +19,8 @@ from importlib import resources
 import cv2
 import numpy as np
 
+from ...utils import check_number
+
 
 @dataclass
 class FaceSet:
@@ -73,6 +75,9 @@ def _resize_face(image: np.ndarray, landmarks: np.ndarray, size: int):
 
 def load_faces(source: str = "synthetic", size: int = 64, count: int | None = None) -> FaceSet:
     """Load bona fide faces. ``source`` is ``"synthetic"`` (800 identities) or ``"photos"`` (98 real)."""
+    size = check_number(size, "size", 16, 1024, integer=True)
+    if count is not None:
+        count = check_number(count, "count", 1, integer=True)
     if source == "synthetic":
         with _asset("synthetic_faces.npz") as f:
             images, landmarks = f["images"], f["landmarks"].astype(np.float32)

@@ -1,6 +1,6 @@
 """The capture camera: every presentation, bona fide or attack, is seen through the same model.
 
-The scene arrives as linear RGB radiance at twice the sensor's resolution (``faslearn.data.simulator``
+The scene arrives as linear RGB radiance at twice the sensor's resolution (``faslearn.data.world.simulator``
 renders it so). The camera then does what a phone or webcam does:
 
 1. optics: a Gaussian point-spread function (defocus, lens softness) of ``blur`` sensor pixels, and
@@ -22,6 +22,7 @@ modulation transfer function (``optical_mtf``) also tells the attack media how m
 sub-pixel structure (halftone cells, screen pixels) survives the lens.
 """
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import cv2
 import numpy as np
@@ -57,12 +58,12 @@ def srgb_to_linear(image: np.ndarray) -> np.ndarray:
     return cv2.pow(image, 2.2).reshape(image.shape)
 
 
-def optical_mtf(camera: Camera, cycles_per_pixel) -> np.ndarray:
+def optical_mtf(camera: Camera, cycles_per_pixel: float | np.ndarray) -> np.ndarray:
     """Contrast the lens passes at a spatial frequency (cycles per sensor pixel): exp(-2 π² σ² f²)."""
     return np.exp(-2 * np.pi ** 2 * camera.blur ** 2 * np.square(cycles_per_pixel))
 
 
-def once(clip: dict | None, key: str, draw):
+def once(clip: dict | None, key: str, draw: Callable[[], Any]) -> Any:
     """A random draw that holds for a whole clip: made on the first frame, reused on the others.
 
     ``clip`` is the dict that one clip's frames share (``None``: a single image, draw every
@@ -78,7 +79,8 @@ def once(clip: dict | None, key: str, draw):
 
 
 def capture(radiance: np.ndarray, camera: Camera, size: int, rng: np.random.Generator,
-            illuminant=(1.0, 1.0, 1.0), clip: dict | None = None) -> np.ndarray:
+            illuminant: tuple[float, float, float] | np.ndarray = (1.0, 1.0, 1.0),
+            clip: dict | None = None) -> np.ndarray:
     """Image ``radiance`` (H, W, 3) linear float, H = W >= size -> uint8 sRGB frame (size, size, 3).
 
     ``illuminant`` is the linear RGB colour of the room's light, which auto white balance corrects.
