@@ -53,7 +53,26 @@ def crop_cache_dir() -> Path:
 def load_crops(dataset: str, root: str | Path | dict, protocol: str = "all", *, size: int = 256, frames: int = 1,
                scheme: str = "uniform", detector: str = "haar", cache_dir: str | Path | None = None,
                map_size: int | None = None, workers: int = 1, progress: bool = True) -> CropSet:
-    """Parse the dataset, then detect, align and cache its faces (see the module docstring)."""
+    """Parse the dataset, then detect, align and cache its faces (see the module docstring).
+
+    Args:
+        dataset: one of ``DATASETS`` (``oulu_npu``, ``siw``, ``casia_fasd``, ``replay_attack``, ``msu_mfsd``,
+            ``celeba_spoof``, ``folder``) or ``cross_dataset``.
+        root: the dataset's folder; for ``cross_dataset`` "O=...,C=...,I=...,M=..." or a dict of such roots.
+        protocol: the dataset's protocol (e.g. "1" or "3_2" for OULU-NPU, "O&C&I->M" across datasets).
+        size: side of the aligned face crops in pixels.
+        frames: frames sampled per video.
+        scheme: "uniform" (spread over the video) or "ssdg" (frame 6 + j·⌊T/n⌋, as the SSDG code samples).
+        detector: "haar" (installed), "mediapipe" or "mtcnn" (README, "Face detection").
+        cache_dir: where the crops are kept (default ``$FASLEARN_CACHE/crops``).
+        map_size: side of the pseudo-depth maps (default size // 8: CDCN's 32 at 256 px).
+        workers: processes that detect faces.
+        progress: show a progress bar and print the crop report.
+
+    Returns:
+        A `CropSet`: the crops as the arrays of a `Benchmark` (one row per recording), and ``skipped``, the
+        recordings left out with the reason.
+    """
     recordings = load_recordings_for(dataset, root, protocol)
     cache_dir = Path(cache_dir) if cache_dir else crop_cache_dir()
     return prepare_crops(recordings, cache_dir, size=size, frames=frames, scheme=scheme, detector=detector,

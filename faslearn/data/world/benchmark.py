@@ -202,7 +202,20 @@ def benchmark_identities(config: BenchmarkConfig | None = None, **overrides: Any
 
 def make_benchmark(config: BenchmarkConfig | None = None, cache: bool = True, workers: int | None = None,
                    progress: bool = True, **overrides: Any) -> Benchmark:
-    """Render (or load from the cache) the benchmark described by ``config`` / keyword overrides."""
+    """Render (or load from the cache) the benchmark described by ``config`` / keyword overrides.
+
+    Args:
+        config: a `BenchmarkConfig`; None: the course's default world.
+        cache: load it from, and save it to, the on-disk cache (`faslearn.cache`), keyed by the settings and
+            the renderer's code; False renders afresh and saves nothing.
+        workers: processes that render (default: up to 2).
+        progress: show a progress bar while rendering.
+        **overrides: fields of `BenchmarkConfig` that replace the config's (e.g. ``seed=3``, ``num_frames=10``).
+
+    Returns:
+        A `Benchmark`: one row per presentation (frames, depth and reflection maps, label, pai, domain,
+        split, identity, video), with ``select`` and ``protocol`` to pick rows.
+    """
     config = BenchmarkConfig(**overrides) if config is None else replace(config, **overrides)
 
     def render() -> dict:
