@@ -57,7 +57,7 @@ def test_strength_sets_how_far_the_input_is_noised():
     dfg = tiny_dfg()
     assert len(dfg.start_step(0.5, 20)) == 10
     assert len(dfg.start_step(1.0, 20)) == 20
-    assert dfg.start_step(0.8, 50)[0] == 781  # AG-FAS noises to t ≈ 800 of 1000
+    assert dfg.start_step(0.8, 50)[0] == 781  # strength 0.8 of T = 1000, on a 50-step DDIM grid
     for strength in (0.0, 1.5):
         with pytest.raises(ValueError, match="strength must be in"):
             dfg.start_step(strength, 20)

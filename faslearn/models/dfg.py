@@ -12,10 +12,11 @@ ArcFace read from a local ONNX file, `OnnxIdentityEncoder`).
 DDIM reverse step (η = 0, deterministic):
     ẑ₀ = (z_t − √(1 − ᾱ_t) ε_θ) / √ᾱ_t,   z_{t'} = √ᾱ_{t'} ẑ₀ + √(1 − ᾱ_{t'}) ε_θ.
 
-`reconstruct` does SDEdit: it noises the input only part of the way (``strength`` = t / T, AG-FAS uses
-t ≈ 800 of 1000), far enough to drown a medium's traces (Theorem 2), not so far that the face is lost
-(Theorem 1). The identity tokens let the model restore the *same* person from further out, which is
-why conditioning widens the usable range of t (§IV-D). The residual x − x̂ is the anomalous cue.
+`reconstruct` does SDEdit: it noises the input only part of the way (``strength`` = t / T; AG-FAS ablates
+the number of steps in its Table VI without naming the one it keeps), far enough to drown a medium's traces
+(Theorem 2), not so far that the face is lost (Theorem 1). The identity tokens let the model restore the
+*same* person from further out, which is why conditioning widens the usable range of t (§IV-D). The
+residual x − x̂ is the anomalous cue.
 
     dfg = DeFakeFaceGenerator.from_pretrained("path/to/folder")    # or fl.pretrained.load_dfg()
     fake_free = dfg.reconstruct(images, strength=0.6, steps=20)      # images in [-1, 1]
