@@ -29,7 +29,7 @@ from faslearn.losses import DEPTH
 from faslearn.models import CDCN, fold_cdc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from dataset_trees import make_tree  # noqa: E402  (the fixture trees of the tests)
+from dataset_trees import make_tree  # the fixture trees of the tests
 
 
 def camera_frame(width: int, height: int) -> np.ndarray:

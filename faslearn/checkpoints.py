@@ -67,7 +67,7 @@ def read_safetensors(path: str | Path, kind: str = "faslearn checkpoint",
     try:
         with safe_open(str(path), framework="pt") as f:
             return {k: f.get_tensor(k) for k in f.keys()}, f.metadata() or {}
-    except Exception as error:  # noqa: BLE001 - safetensors raises its own error types for a damaged file
+    except Exception as error:  # safetensors raises its own error types for a damaged file
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ValueError(f"{path} is not a valid {kind}: {reason} (expected {expected})") from None
 

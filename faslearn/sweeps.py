@@ -72,7 +72,7 @@ class _NoAliasLoader(yaml.SafeLoader):
     """YAML without anchors and aliases: a config names parameters and values, and nine nested aliases
     ("billion laughs") expand to gigabytes."""
 
-    def compose_node(self, parent, index):  # noqa: ANN001, ANN201 - yaml's own signature
+    def compose_node(self, parent, index):  # yaml's own signature
         if self.check_event(yaml.AliasEvent):
             mark = self.peek_event().start_mark
             raise yaml.YAMLError(f"YAML aliases (*name) are not accepted in a sweep config "
@@ -90,7 +90,7 @@ def read_config(path: Path) -> dict:
     """The sweep config in ``path``, checked: a mapping that names a notebook, an output_root and a
     non-empty grid of mappings (``defaults`` a mapping too, if given). ValueError, one line, otherwise."""
     try:
-        config = yaml.load(path.read_text(), Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader
+        config = yaml.load(path.read_text(), Loader=_NoAliasLoader)  # a SafeLoader
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)
         at = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""
@@ -134,7 +134,7 @@ def notebook_parameters(notebook: Path) -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # papermill warns about what it cannot parse; the line below says it
             parameters = papermill.inspect_notebook(str(notebook))
-    except Exception as error:  # noqa: BLE001 - nbformat and papermill raise many kinds for a file that is not one
+    except Exception as error:  # nbformat and papermill raise many kinds for a file that is not one
         reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
         raise ValueError(f"{notebook} is not a notebook ({reason}); expected a .ipynb file") from None
     defaults = {}
@@ -305,7 +305,7 @@ def parse_overrides(pairs: list[str] | None) -> dict:
         if not sep or not key.strip():
             raise CommandLineError(f"--set expects key=value, got {_short(pair)}")
         try:
-            overrides[key.strip()] = yaml.load(value, Loader=_NoAliasLoader) if value else ""  # noqa: S506
+            overrides[key.strip()] = yaml.load(value, Loader=_NoAliasLoader) if value else ""
         except yaml.YAMLError as error:
             reason = str(getattr(error, "problem", None) or error).splitlines()[0]
             raise CommandLineError(f"--set {key.strip()}: {_short(value)} is not a YAML value ({reason})") from None

@@ -75,7 +75,7 @@ async def within(coroutine, limit: float | None):
     task.cancel()
     try:
         await task  # let nbclient shut the kernel down
-    except BaseException:  # noqa: BLE001 - whatever the cancelled run raises, the limit is the reason
+    except BaseException:  # whatever the cancelled run raises, the limit is the reason
         pass
     raise asyncio.TimeoutError
 

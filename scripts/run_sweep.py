@@ -3,7 +3,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's faslearn, installed or not
-from faslearn.sweeps import main  # noqa: E402
+from faslearn.sweeps import main
 
 if __name__ == "__main__":
     sys.exit(main())
