@@ -13,14 +13,14 @@ DDIM reverse step (η = 0, deterministic):
     ẑ₀ = (z_t − √(1 − ᾱ_t) ε_θ) / √ᾱ_t,   z_{t'} = √ᾱ_{t'} ẑ₀ + √(1 − ᾱ_{t'}) ε_θ.
 
 `reconstruct` does SDEdit: it noises the input only part of the way (``strength`` = t / T; AG-FAS ablates
-the number of steps in its Table VI without naming the one it keeps), far enough to drown a medium's traces
+the number of steps in its Table VI and keeps the row of its headline result), far enough to drown a medium's traces
 (Theorem 2), not so far that the face is lost (Theorem 1). The identity tokens let the model restore the
 *same* person from further out, which is why conditioning widens the usable range of t (§IV-D). The
 residual x − x̂ is the anomalous cue.
 
     dfg = DeFakeFaceGenerator.from_pretrained("path/to/folder")    # or fl.pretrained.load_dfg()
     fake_free = dfg.reconstruct(images, strength=0.6, steps=20)      # images in [-1, 1]
-    cue = standardise(images - fake_free)                            # OA-Net's input
+    cue = standardise(images - fake_free)                            # the cue a network reads
 """
 import hashlib
 import json
@@ -90,7 +90,8 @@ def autoencoder_loss(autoencoder: AutoencoderKL, images: torch.Tensor, kl_weight
 
 
 def standardise(residual: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """Per-sample standardisation of a residual (B, C, H, W): zero mean, unit variance (AG-FAS's OA-Net input)."""
+    """Per-sample standardisation of a residual (B, C, H, W): zero mean, unit variance (the course's scaling of
+    the cue before a network reads it; the paper does not say how it scales the cue)."""
     mean = residual.mean(dim=(1, 2, 3), keepdim=True)
     return (residual - mean) / (residual.std(dim=(1, 2, 3), keepdim=True) + eps)
 
