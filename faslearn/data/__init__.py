@@ -10,6 +10,7 @@
 Every public name of the three is re-exported here: ``fl.data.make_benchmark``, ``fl.data.load_crops``, ...
 """
 from .clips import (
+    ANCHORS,
     FLOW_METHODS,
     PreparedClips,
     RegisteredClip,
@@ -59,6 +60,7 @@ from .world import (
     PRESENTATIONS,
     PROTOCOLS,
     RENDER_SETTINGS,
+    RIGID_LANDMARKS,
     UNSEEN_ATTACKS,
     Benchmark,
     BenchmarkConfig,
@@ -91,7 +93,8 @@ from .world import (
     wild_domain,
 )
 
-__all__ = ["ATTACKS", "BONA_FIDE", "Benchmark", "BenchmarkConfig", "CROSS_DATASET_PROTOCOLS", "Camera",
+__all__ = ["ANCHORS", "RIGID_LANDMARKS",
+           "ATTACKS", "BONA_FIDE", "Benchmark", "BenchmarkConfig", "CROSS_DATASET_PROTOCOLS", "Camera",
            "CaptureDomain", "ClipDataset", "CropSet", "DATASETS", "DETECTORS", "DOMAINS", "DatasetError",
            "FLOW_METHODS", "Face", "FaceSet", "FlipShift", "FrameDataset", "KNOWN_ATTACKS", "Moire",
            "NoFaceError", "PRESENTATIONS", "PROTOCOLS", "Pool", "PoolConfig", "PreparedClips",

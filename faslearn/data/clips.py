@@ -8,9 +8,15 @@ The preprocessing of "Two-stream Convolutional Networks for Multi-frame Face Ant
 
        f(x, y) = g( (W1·x + W2·y + W3) / (W7·x + W8·y + W9),  (W4·x + W5·y + W6) / (W7·x + W8·y + W9) )
 
-   g is frame t, f its registered version, and W maps frame-0 coordinates into frame t. Here the
-   anchors are found in the frames themselves: Shi-Tomasi corners of frame 0, followed into every
-   frame by pyramidal Lucas-Kanade.
+   g is frame t, f its registered version, and W maps frame-0 coordinates into frame t. The paper
+   picks "anchor points, whose position are fixed even with face expression changes" among the
+   face detector's key points. Here the anchors are ``RIGID_LANDMARKS`` of the face (eye corners,
+   nose bridge and tip, forehead, cheekbones: no mouth, no eyelid, no jaw), where a landmark
+   detector put them in frame 0 (the sample world knows them); each is followed into every frame
+   by pyramidal Lucas-Kanade (optical flow of a small window, tracked coarse to fine) and the
+   homography is fitted with RANSAC (random samples of four matches, the one most matches agree
+   with). The comparison, ``anchors="features"``, tracks Shi-Tomasi corners (points where the image
+   changes in two directions) over the whole crop instead, background included.
 2. Crop. The paper crops every registered frame with the box of the first frame's face. The
    course's frames are already face crops, so the box is the whole of frame 0; a real video
    passes the detector's box of frame 0.
@@ -37,6 +43,7 @@ if TYPE_CHECKING:
     from .world.benchmark import Benchmark
 
 FLOW_METHODS = ("dis", "farneback")
+ANCHORS = ("landmarks", "features")  # how prepare_clips registers: rigid facial landmarks, or whole-crop corners
 
 
 def _size_pair(size) -> tuple[int, int]:
@@ -308,33 +315,63 @@ class PreparedClips:
         return len(self.frames)
 
 
-def _prepare_one(frames: np.ndarray, k: int, register: bool, flow: str | None):
+def _prepare_one(frames: np.ndarray, k: int, register: bool, flow: str | None, points: np.ndarray | None = None,
+                 box: tuple | None = None):
     if register:
-        frames = register_clip(frames).frames
+        if points is not None:
+            frames = register_clip(frames, anchors=points).frames
+        else:  # corners (inside the face box, if any); the crop keeps the whole frame
+            registered = register_clip(frames, box=box)
+            frames = registered.frames if box is None else _whole_frame(frames, registered)
     chosen = key_frames(frames, k)
     frames = frames[chosen]
     return frames, chosen, None if flow is None else optical_flow(frames, flow).astype(np.float16)
 
 
+def _whole_frame(frames: np.ndarray, registered: RegisteredClip) -> np.ndarray:
+    """Every frame warped onto frame 0 by ``registered``'s homographies, at full size (no crop)."""
+    height, width = frames.shape[1:3]
+    return np.stack([frames[0]] + [cv2.warpPerspective(frame, h, (width, height), flags=cv2.INTER_LINEAR,
+                                                       borderMode=cv2.BORDER_REPLICATE)
+                                   for frame, h in zip(frames[1:], registered.homographies[1:])])
+
+
 def prepare_clips(benchmark: "Benchmark", k: int, register: bool = True, flow: str | None = None, cache: bool = True,
-                  progress: bool = True) -> PreparedClips:
+                  progress: bool = True, anchors: str = "landmarks") -> PreparedClips:
     """Register every rendered clip of ``benchmark`` onto its first frame, keep k + 1 key frames, and
     (``flow`` = "dis" | "farneback") compute their optical flow: §3.1 applied to a whole benchmark.
 
-    The result is cached on disk beside the benchmark, keyed by the benchmark, these settings and
-    this module's code, so a second call (another run of a sweep) loads it in a second.
+    Args:
+        benchmark: a course `Benchmark` or real crops (`faslearn.data.load_crops`).
+        k: k + 1 key frames per clip (the paper: 9 within a dataset, 4 across datasets).
+        register: warp every frame onto frame 0 first (False: key frames of the raw clip).
+        flow: None, or the optical flow method of ``optical_flow`` between consecutive key frames.
+        cache: keep the result on disk beside the benchmark, keyed by the benchmark, these settings and
+            this module's code, so a second call (another run of a sweep) loads it in a second.
+        progress: show a progress bar.
+        anchors: ``"landmarks"`` (the default): the face's rigid landmarks, or corners inside its box where the
+            set has no landmarks (``Benchmark.anchors``, ``CropSet.anchors``); ``"features"``: Shi-Tomasi
+            corners over the whole crop, background included (the comparison).
+
+    Returns:
+        `PreparedClips`: the registered key frames, their indices, and the flow if asked for.
     """
     if flow is not None and flow not in FLOW_METHODS:
         raise ValueError(f"unknown optical flow method {flow!r}; expected one of {FLOW_METHODS} or None")
+    if anchors not in ANCHORS:
+        raise ValueError(f"unknown registration anchors {anchors!r}; expected one of {ANCHORS}")
     if benchmark.frames.shape[1] < k + 1:
         raise ValueError(f"the benchmark's clips have {benchmark.frames.shape[1]} frames, too few for "
                          f"{k}+1 key frames; render it with num_frames >= {k + 1}")
-    digest = hashlib.sha256(f"{benchmark.config.key()}-{k}-{register}-{flow}".encode())
+    digest = hashlib.sha256(f"{benchmark.config.key()}-{k}-{register}-{flow}-{anchors}".encode())
     digest.update(Path(__file__).read_bytes())
 
     def prepare() -> dict:
-        prepared = [_prepare_one(clip, k, register, flow)
-                    for clip in tqdm(benchmark.frames, desc="registering clips", disable=not progress, unit="clip")]
+        prepared = []
+        for row, clip in enumerate(tqdm(benchmark.frames, desc="registering clips", disable=not progress,
+                                        unit="clip")):
+            points, box = benchmark.anchors(row) if anchors == "landmarks" else (None, None)
+            prepared.append(_prepare_one(clip, k, register, flow, points, box))
         arrays = dict(frames=np.stack([p[0] for p in prepared]), key_frames=np.stack([p[1] for p in prepared]))
         if flow is not None:
             arrays["flow"] = np.stack([p[2] for p in prepared])

@@ -53,7 +53,14 @@ class FlipShift:
         self.max_cells = max_cells
 
     def __call__(self, image: torch.Tensor, *maps: torch.Tensor):
-        """``image`` (3, S, S) and maps (C, M, M) -> the same shapes, flipped and shifted together."""
+        """``image`` (3, S, S) and maps (C, M, M) -> the same shapes, flipped and shifted together.
+
+        A clip (T, 3, S, S) alone (``ClipDataset``'s transform) gets one flip and one shift for all its
+        frames, so the motion between them is kept, and comes back as one tensor; without maps a cell
+        is one pixel."""
+        if not maps:
+            if image.ndim == 4:
+                return self(image.flatten(0, 1))[0].view(image.shape)
         size, cells = image.shape[-1], maps[0].shape[-1] if maps else image.shape[-1]
         if size % cells:
             raise ValueError(f"image side {size} is not a whole number of map cells ({cells})")

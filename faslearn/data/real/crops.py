@@ -278,6 +278,14 @@ class CropSet:
     def __len__(self) -> int:
         return len(self.label)
 
+    def anchors(self, row: int) -> tuple[None, tuple[int, int, int, int]]:
+        """Where ``prepare_clips`` anchors a recording's registration: real crops carry no landmarks, but
+        every crop is aligned on the detector's face box, so (None, that box (x, y, w, h)): Shi-Tomasi
+        corners inside it, the crop less its margin (``config.margin``), and the background does not vote."""
+        side, extra = self.frames.shape[-2], self.config.margin
+        margin = int(round(side * extra / (2 * (1 + extra))))
+        return None, (margin, margin, side - 2 * margin, side - 2 * margin)
+
     def select(self, split: str | None = None, domains: str | list[str] | None = None) -> np.ndarray:
         """Row indices of one split (or all) of some datasets (a name, a list, or all), as ``Benchmark.select``."""
         if split is not None and split not in SPLITS:

@@ -35,7 +35,7 @@ from ...cache import cached
 from ...utils import derive_seed
 from ..datasets import SPLITS
 from .domains import ATTACKS, BONA_FIDE, DOMAINS, UNSEEN_ATTACKS
-from .faces import FaceSet, load_faces
+from .faces import RIGID_LANDMARKS, FaceSet, load_faces
 from .simulator import render_presentation
 
 PROTOCOLS = ("intra", "leave_one_out", "unseen_attack")
@@ -107,9 +107,16 @@ class Benchmark:
     split: np.ndarray  # (N,) str
     identity: np.ndarray  # (N,) int, index into the face source
     video: np.ndarray  # (N,) str, unique id of the presentation
+    landmarks: np.ndarray  # (N, L, 2) float32, the face's landmarks (x, y) in frame 0's pixels (on a medium: its face)
 
     def __len__(self) -> int:
         return len(self.label)
+
+    def anchors(self, row: int) -> tuple[np.ndarray, None]:
+        """Where ``prepare_clips`` anchors clip ``row``'s registration: (the face's ``RIGID_LANDMARKS`` in
+        frame 0 (K, 2), no box). The paper anchors on "points, whose position are fixed even with face
+        expression changes"; here a landmark detector's output is what the renderer knows."""
+        return np.asarray(self.landmarks[row], dtype=np.float32)[RIGID_LANDMARKS], None
 
     def select(self, split: str | None = None, domains: str | list[str] | None = None) -> np.ndarray:
         """Row indices of one split (or all) of some domains (a name, a list, or all)."""
@@ -166,7 +173,7 @@ def _render_job(job):
     rng = np.random.default_rng(seed)
     p = render_presentation(image, landmarks, pai, domain, rng, num_frames=config.num_frames, map_size=config.map_size,
                             **config.render_settings())
-    return p.frames, p.depth.astype(np.float16), p.reflection.astype(np.float16)
+    return p.frames, p.depth.astype(np.float16), p.reflection.astype(np.float16), p.landmarks
 
 
 def plan_benchmark(config: BenchmarkConfig) -> tuple[FaceSet, list[dict]]:
@@ -225,7 +232,7 @@ def make_benchmark(config: BenchmarkConfig | None = None, cache: bool = True, wo
         rendered = render_parallel(_render_job, jobs, "rendering presentations", "video", workers, progress)
         return dict(
             frames=np.stack([r[0] for r in rendered]), depth=np.stack([r[1] for r in rendered]),
-            reflection=np.stack([r[2] for r in rendered]),
+            reflection=np.stack([r[2] for r in rendered]), landmarks=np.stack([r[3] for r in rendered]),
             label=np.array([int(r["pai"] == BONA_FIDE) for r in rows], dtype=np.int64),
             pai=np.array([r["pai"] for r in rows]), domain=np.array([r["domain"] for r in rows]),
             split=np.array([r["split"] for r in rows]), identity=np.array([r["identity"] for r in rows]),

@@ -53,6 +53,13 @@ def _asset(name: str):
     return np.load(path)
 
 
+# Landmarks that stay put when the face's expression changes (MediaPipe FaceMesh indices): the forehead's
+# midline (10, 151, 9), the nose bridge and tip (168, 6, 197, 195, 5, 4), the eyes' inner and outer
+# corners (33, 133, 362, 263) and the cheekbones (116, 345). No mouth, eyelid or jaw point: those move
+# when the person speaks or blinks. The two-stream model's registration anchors on them.
+RIGID_LANDMARKS = np.array([10, 151, 9, 168, 6, 197, 195, 5, 4, 33, 133, 362, 263, 116, 345])
+
+
 @lru_cache(maxsize=1)
 def mesh_topology() -> dict[str, np.ndarray]:
     """Triangles of the face mesh (MediaPipe tessellation + eye/mouth closures) and named contours."""

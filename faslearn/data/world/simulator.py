@@ -68,7 +68,8 @@ RENDER_OVERSAMPLE = 2  # the scene is rendered at twice the sensor's resolution
 
 @dataclass
 class Presentation:
-    """Frames (T, S, S, 3) uint8 with per-frame depth and reflection maps (T, M, M) in [0, 1]."""
+    """Frames (T, S, S, 3) uint8 with per-frame depth and reflection maps (T, M, M) in [0, 1], and where
+    the face's landmarks lie in frame 0 (for a print or a screen: those of the face shown on it)."""
 
     frames: np.ndarray
     depth: np.ndarray
@@ -76,6 +77,7 @@ class Presentation:
     label: int
     pai: str
     domain: str
+    landmarks: np.ndarray  # (L, 2) float32, (x, y) in frame 0's pixels, what a landmark detector would find
 
 
 # --- the scene -------------------------------------------------------------------------------------
@@ -202,7 +204,8 @@ def _source_capture(image, landmarks, domain: CaptureDomain, rng: np.random.Gene
     """The photo the attacker prints or replays: another session, pose, light and camera. sRGB (c, c, 3).
 
     A replayed *video* is a clip of such captures (``clip`` shared): one session and camera, the
-    head moved by ``move`` = (yaw, pitch, roll, shift) from its first pose."""
+    head moved by ``move`` = (yaw, pitch, roll, shift) from its first pose. Returns (the photo, the
+    posed landmarks in the face image's pixels, which are the photo's crop units × S)."""
     camera = domain.source_camera
     pixels = once(clip, "pixels", lambda: int(rng.integers(camera.face_pixels[0], camera.face_pixels[1] + 1)))
     angles = (3, 2, 2) if frontal else (12, 8, 5)
@@ -213,7 +216,7 @@ def _source_capture(image, landmarks, domain: CaptureDomain, rng: np.random.Gene
     size = RENDER_OVERSAMPLE * pixels
     session = once(clip, "session", lambda: _session(domain, size, rng, clutter))
     radiance, _ = _live_radiance(image, landmarks, posed, session, size, rng, clip=clip)
-    return capture(radiance, camera, pixels, rng, session.illuminant, clip).astype(np.float32) / 255
+    return capture(radiance, camera, pixels, rng, session.illuminant, clip).astype(np.float32) / 255, posed
 
 
 def _medium_layout(kind: str, rng: np.random.Generator) -> dict:
@@ -316,9 +319,16 @@ class _Shot:
             return frame
         return cv2.resize(frame, (self.small, self.small), interpolation=cv2.INTER_AREA)
 
-    def presentation(self, frames: list, depths: list, reflections: list) -> Presentation:
+    def presentation(self, frames: list, depths: list, reflections: list, landmarks: np.ndarray) -> Presentation:
         return Presentation(np.stack(frames), np.stack(depths), np.stack(reflections), int(self.kind == "live"),
-                            self.pai, self.domain.name)
+                            self.pai, self.domain.name, np.asarray(landmarks[:, :2], dtype=np.float32))
+
+    def on_medium(self, posed: np.ndarray, homography: np.ndarray) -> np.ndarray:
+        """Landmarks of the face on a flat medium (S-px units of the photo) → where the camera sees them
+        in a frame (S px), through the medium's ``homography`` on the rendering grid."""
+        scale = self.size / self.small
+        points = np.c_[posed[:, :2] * scale - 0.5, np.ones(len(posed))] @ homography.T  # OpenCV: pixel centres
+        return (points[:, :2] / points[:, 2:] + 0.5) / scale
 
 
 def render_presentation(image: np.ndarray, landmarks: np.ndarray, pai: str, domain: CaptureDomain | str,
@@ -398,8 +408,8 @@ def _render_solid_face(shot: _Shot) -> Presentation:
     frames, depths, reflections = [], [], []
     mask_texture = None
     if shot.kind == "mask":
-        source = cv2.resize(_source_capture(image, landmarks, shot.domain, rng, frontal=True, clutter=shot.clutter),
-                            (small, small), interpolation=cv2.INTER_AREA)
+        source, _ = _source_capture(image, landmarks, shot.domain, rng, frontal=True, clutter=shot.clutter)
+        source = cv2.resize(source, (small, small), interpolation=cv2.INTER_AREA)
     for t in range(shot.num_frames):
         points = shot.posed(t, blink=shot.kind == "live")
         if shot.kind == "mask":  # the printed shell moves with the head; the wearer's eyes show through
@@ -416,7 +426,7 @@ def _render_solid_face(shot: _Shot) -> Presentation:
         frames.append(shot.finish(radiance))
         depths.append(depth_map(points, small, shot.map_size) if shot.kind == "live" else zeros)
         reflections.append(zeros)
-    return shot.presentation(frames, depths, reflections)
+    return shot.presentation(frames, depths, reflections, shot.posed(0, blink=False))
 
 
 def _render_flat_medium(shot: _Shot, moire: float, colour_managed: bool) -> Presentation:
@@ -438,8 +448,10 @@ def _render_flat_medium(shot: _Shot, moire: float, colour_managed: bool) -> Pres
     fringes = _fringes(domain.moire, moire, rng.spawn(1)[0]) if moire > 0 and domain.moire else None
     plane = plane_motion(shot.num_frames, rng, amplitude=shot.motion * (0.5 if kind == "replay" else 1.0))
     screen_dimming = np.sqrt(session.light.mean())  # auto-brightness: a screen dims in a dim room
-    still = None if kind == "replay" else _up(_source_capture(image, landmarks, domain, rng,
-                                                              frontal=kind == "partial", clutter=shot.clutter), size)
+    still = None
+    if kind != "replay":
+        still, shown = _source_capture(image, landmarks, domain, rng, frontal=kind == "partial", clutter=shot.clutter)
+        still = _up(still, size)
     if kind in ("print", "partial"):  # printed once, moves rigidly
         flat, specular = print_medium(still, instrument, rng, period, visibility, colour_managed)
         flat = flat * session.light
@@ -454,8 +466,10 @@ def _render_flat_medium(shot: _Shot, moire: float, colour_managed: bool) -> Pres
             move = (0.0, 0.0, 0.0, (0.0, 0.0)) if t == 0 else tuple(
                 getattr(source_motion, axis)[t] - getattr(source_motion, axis)[0]
                 for axis in ("yaw", "pitch", "roll", "shift"))
-            content = _up(_source_capture(image, landmarks, domain, rng, clip=source_clip, move=move,
-                                          clutter=shot.clutter), size)
+            content, posed = _source_capture(image, landmarks, domain, rng, clip=source_clip, move=move,
+                                             clutter=shot.clutter)
+            content = _up(content, size)
+            shown = posed if t == 0 else shown
             flat, flat_specular = screen_medium(content, instrument, rng, period, visibility, flicker_phase=2.6 * t,
                                                 clip=shot.clip)
             flat = flat * screen_dimming
@@ -485,12 +499,13 @@ def _render_flat_medium(shot: _Shot, moire: float, colour_managed: bool) -> Pres
             live, _ = _live_radiance(image, landmarks, shot.posed(t), session, size, rng, clip=shot.clip)
             through = cv2.warpPerspective(holes, homography, (size, size), flags=cv2.INTER_LINEAR)[..., None]
             radiance = radiance * (1 - through) + live * through
-        first_homography = homography if t == 0 else first_homography
+        if t == 0:
+            first_homography, seen = homography, shot.on_medium(shown, homography)
         frames.append(shot.finish(radiance, None if t == 0 else homography @ np.linalg.inv(first_homography)))
         depths.append(zeros)
         reflections.append(np.clip(cv2.resize(glare * sheet, (shot.map_size,) * 2, interpolation=cv2.INTER_AREA),
                                    0, 1))
-    return shot.presentation(frames, depths, reflections)
+    return shot.presentation(frames, depths, reflections, seen)
 
 
 def medium_scale(domain: CaptureDomain | str) -> list[dict]:
