@@ -59,7 +59,8 @@ def lesson(statement: str, holds: bool | np.bool_) -> bool:
     another path on every CPU. It states what the numbers show instead, with a margin measured over
     many seeds (``scripts/measure_lessons.py``), e.g.
     ``fl.lesson("CDC's mean test HTER is at least 5 points below plain convolution's", plain - cdc >= 5)``.
-    A cell marked ``# NBVAL_LESSONS`` is checked on these lines alone, word for word (README, Tests).
+    A lesson cell (``"nbval": {"lessons": true}`` in its metadata) is checked on these lines alone, word
+    for word (README, Tests).
     """
     holds = bool(holds)
     print(f"{LESSON_PREFIX}{statement}: {holds}")

@@ -11,10 +11,10 @@ to the report with ``--extra NAME=DIR`` (e.g. copies made on another machine).
 
 The report lists every code cell whose text outputs differ from the stored ones: the largest
 number difference per path ("text" where more than numbers changed), and the tolerance its
-``# NBVAL_NUMBERS_WITHIN`` marker declares. A cell fails where the difference exceeds it; an
-unmarked cell fails on any difference. Set each marked cell's tolerance from these figures. A cell
-marked ``# NBVAL_LESSONS`` is listed with whether its lesson lines came out the same; its margins come
-from ``scripts/measure_lessons.py``, which trains over many seeds.
+metadata declares (``"nbval": {"numbers_within": x}``). A cell fails where the difference exceeds
+it; a cell without one fails on any difference. Set each cell's tolerance from these figures. A
+lesson cell (``"nbval": {"lessons": true}``) is listed with whether its lesson lines came out the
+same; its margins come from ``scripts/measure_lessons.py``, which trains over many seeds.
 """
 import argparse
 import math
@@ -27,7 +27,14 @@ import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from tests.portability import CPU_PATHS, is_lesson_cell, lesson_lines, outputs_difference, tolerance  # noqa: E402
+from tests.portability import (  # noqa: E402
+    CPU_PATHS,
+    ignores_output,
+    is_lesson_cell,
+    lesson_lines,
+    outputs_difference,
+    tolerance,
+)
 
 
 def sanitizer():
@@ -62,9 +69,9 @@ def report(notebooks: list[Path], runs: dict[str, Path]) -> int:
         executed = {name: nbformat.read(folder / path.name, as_version=4).cells
                     for name, folder in runs.items() if (folder / path.name).is_file()}
         for index, cell in enumerate(stored):
-            if cell.cell_type != "code" or "NBVAL_IGNORE_OUTPUT" in cell.source or "NBVAL_SKIP" in cell.source:
+            if cell.cell_type != "code" or ignores_output(cell.metadata):
                 continue
-            if is_lesson_cell(cell.source):  # trained numbers: only the lesson lines count
+            if is_lesson_cell(cell.metadata):  # trained numbers: only the lesson lines count
                 differ = [name for name, cells in executed.items()
                           if lesson_lines(cells[index].outputs) != lesson_lines(cell.outputs)]
                 failures += bool(differ)
@@ -72,7 +79,7 @@ def report(notebooks: list[Path], runs: dict[str, Path]) -> int:
                 print(f"{label:<44}{'lessons':>10}" + "".join(
                     f"{'differ!' if name in differ else 'same':>12}" for name in executed))
                 continue
-            limit = tolerance(cell.source)
+            limit = tolerance(cell.metadata)
             moved = {name: outputs_difference(cell.outputs, cells[index].outputs, clean)
                      for name, cells in executed.items()}
             if limit is None and not any(moved.values()):

@@ -49,7 +49,8 @@ def pytest_collectstart(collector):
 
 
 def pytest_collection_modifyitems(items):
-    """Compare cells marked ``# NBVAL_LESSONS`` on their lesson lines, ``# NBVAL_NUMBERS_WITHIN x`` within x.
+    """Compare lesson cells (``"nbval": {"lessons": true}`` in their metadata) on their lesson lines, and cells
+    with ``"nbval": {"numbers_within": x}`` within x.
 
     A tolerance wider than a tenth of the printed range is refused: the cell fails with a message
     that says to state a lesson instead (tests/portability.py).
@@ -58,13 +59,13 @@ def pytest_collection_modifyitems(items):
         cell = getattr(item, "cell", None)  # nbval's items carry their notebook cell
         if cell is None or cell.cell_type != "code":
             continue
-        if is_lesson_cell(cell.source):
+        if is_lesson_cell(cell.metadata):
             item.compare_outputs = _lessons_only(item)
             continue
-        limit = tolerance(cell.source)
+        limit = tolerance(cell.metadata)
         if limit is None:
             continue
-        refusal = tolerance_refusal(cell.source, cell.outputs)
+        refusal = tolerance_refusal(cell.metadata, cell.outputs)
         item.compare_outputs = _refused(item, refusal) if refusal else _within_tolerance(item, limit)
 
 
@@ -82,12 +83,12 @@ def _lessons_only(item):
         item.comparison_traceback = []  # (nbval's own compare starts this list; it does not run here)
         stored, new = lesson_lines(ref), lesson_lines(test)
         if not stored:
-            item.comparison_traceback.append("NBVAL_LESSONS: the stored outputs state no lesson "
+            item.comparison_traceback.append("nbval lessons: the stored outputs state no lesson "
                                              "(no line starts with 'lesson: '), so nothing would be checked")
             return False
         if new == stored:
             return True
-        item.comparison_traceback.append("NBVAL_LESSONS: the lessons differ\n  stored: " + "\n          ".join(stored)
+        item.comparison_traceback.append("nbval lessons: the lessons differ\n  stored: " + "\n          ".join(stored)
                                          + "\n  now:    " + "\n          ".join(new or ["(none)"]))
         return False
 
@@ -114,7 +115,7 @@ def _within_tolerance(item, limit):
             return True
         difference = outputs_difference(ref, test, item.sanitize)
         item.comparison_traceback.append(
-            f"NBVAL_NUMBERS_WITHIN {limit:g}: " + (f"a number moved by {difference:g}" if difference < float("inf")
+            f"nbval numbers_within {limit:g}: " + (f"a number moved by {difference:g}" if difference < float("inf")
                                                    else "the text around the numbers changed"))
         return False
 

@@ -4,9 +4,10 @@ Learners run the course on Intel, AMD and Apple Silicon. NumPy, OpenCV and PyTor
 (SSE, AVX2, AVX-512, NEON) and thread splits at run time, and each rounds its sums in its own order.
 Rendering a frame or training a network therefore gives results that differ in the last bits from
 one CPU to another, and a short training run or an SVM threshold amplifies them. A notebook cell
-whose printed numbers come from such a computation starts with a marker comment
+whose printed numbers come from such a computation carries, in its metadata (JupyterLab: the property
+inspector; the cell's first line stays about the lesson),
 
-    # NBVAL_NUMBERS_WITHIN 0.5: spread measured across CPU code paths 0.3
+    "nbval": {"numbers_within": 0.5, "why": "spread measured across CPU code paths 0.3 (README, Tests)"}
 
 and its check then asks that (a) its text outputs, with every number taken out, are identical to the
 stored ones (whitespace runs aside, since a table's columns shift when a number gains a digit), and
@@ -15,12 +16,12 @@ unit). Every other cell is compared exactly, as nbval does. Each tolerance is se
 measured across CPU code paths by ``scripts/measure_spread.py``; the README's Tests section has the rule.
 
 A tolerance is for numbers that rendering moves by a little. It may not exceed a tenth of the printed
-range, which the marker can state (``# NBVAL_NUMBERS_WITHIN 1.2 of 255``: gray levels) and which is
-otherwise the largest number the cell stored (100 in a table of percentages): a tolerance wide enough
-to pass any result a reader would call different checks nothing. Numbers that come from *training* on
-the learner's CPU are not compared at all. Such a cell starts with
+range, which the metadata can state (``"of": 255``: gray levels) and which is otherwise the largest
+number the cell stored (100 in a table of percentages): a tolerance wide enough to pass any result a
+reader would call different checks nothing. Numbers that come from *training* on the learner's CPU are
+not compared at all. Such a cell carries
 
-    # NBVAL_LESSONS
+    "nbval": {"lessons": true, "why": "the SVM is trained on your CPU (README, Tests)"}
 
 prints its numbers for the reader, and states its lesson with ``fl.lesson(statement, holds)``, one line
 ``lesson: <statement>: True`` each, with a margin measured over many seeds by
@@ -38,8 +39,7 @@ import os
 import re
 import sys
 
-MARKER = re.compile(r"^\s*#\s*NBVAL_NUMBERS_WITHIN\s+([^\s:]+)(?:\s+of\s+([^\s:]+))?", re.MULTILINE)
-LESSONS_MARKER = re.compile(r"^\s*#\s*NBVAL_LESSONS\b", re.MULTILINE)
+MARKERS = ("numbers_within", "of", "lessons", "why")  # the keys of a cell's "nbval" metadata
 LESSON_PREFIX = "lesson: "  # what faslearn.utils.lesson prints before a statement
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 WHITESPACE = re.compile(r"[ \t]+")
@@ -63,29 +63,43 @@ CPU_PATHS["baseline_2threads"] = {**{k: v for k, v in CPU_PATHS["baseline"].item
                                   "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}
 
 
-def tolerance(source: str) -> float | None:
-    """The tolerance a cell's ``# NBVAL_NUMBERS_WITHIN x`` comment declares, or None (exact check)."""
-    match = MARKER.search(source)
-    if match is None:
-        return None
-    value = float(match.group(1))
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"NBVAL_NUMBERS_WITHIN expects a positive number, got {match.group(1)!r}")
-    return value
+def markers(metadata) -> dict:
+    """A cell's ``"nbval"`` metadata, checked: only ``MARKERS`` keys, a positive finite tolerance."""
+    found = dict(metadata.get("nbval", {}))
+    unknown = sorted(set(found) - set(MARKERS))
+    if unknown:
+        raise ValueError(f"unknown nbval metadata key(s) {unknown}; expected some of {list(MARKERS)}")
+    for key in ("numbers_within", "of"):
+        value = found.get(key)
+        if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                      and value > 0 and math.isfinite(value)):
+            raise ValueError(f"nbval {key} expects a positive number, got {value!r}")
+    return found
 
 
-def declared_range(source: str) -> float | None:
-    """The printed range a cell's ``# NBVAL_NUMBERS_WITHIN x of R`` states, or None."""
-    match = MARKER.search(source)
-    return float(match.group(2)) if match is not None and match.group(2) else None
+def tolerance(metadata) -> float | None:
+    """The tolerance a cell's metadata declares (``"nbval": {"numbers_within": x}``), or None (exact check)."""
+    value = markers(metadata).get("numbers_within")
+    return None if value is None else float(value)
 
 
-def tolerance_refusal(source: str, stored_outputs) -> str | None:
+def declared_range(metadata) -> float | None:
+    """The printed range a cell's metadata states (``"nbval": {..., "of": R}``), or None."""
+    value = markers(metadata).get("of")
+    return None if value is None else float(value)
+
+
+def ignores_output(metadata) -> bool:
+    """Whether nbval leaves a cell's outputs alone (the tags ``nbval-ignore-output`` or ``nbval-skip``)."""
+    return bool({"nbval-ignore-output", "nbval-skip"} & set(metadata.get("tags", [])))
+
+
+def tolerance_refusal(metadata, stored_outputs) -> str | None:
     """Why a cell's tolerance is too wide to check anything, or None if it is within a tenth of its range."""
-    limit = tolerance(source)
+    limit = tolerance(metadata)
     if limit is None:
         return None
-    scale = declared_range(source)
+    scale = declared_range(metadata)
     if scale is None:
         numbers = []
         for output_slot in text_slots(stored_outputs):
@@ -93,14 +107,14 @@ def tolerance_refusal(source: str, stored_outputs) -> str | None:
         scale = max(numbers, default=0.0)
     if limit <= scale / 10:
         return None
-    return (f"NBVAL_NUMBERS_WITHIN {limit:g} is more than a tenth of the printed range {scale:g}: a tolerance that "
+    return (f"nbval numbers_within {limit:g} is more than a tenth of the printed range {scale:g}: a tolerance that "
             "wide checks nothing. Numbers from training on the learner's CPU are not compared digit by digit: "
-            "mark the cell # NBVAL_LESSONS and state its lesson with fl.lesson (README, Tests)")
+            "give the cell \"nbval\": {\"lessons\": true} and state its lesson with fl.lesson (README, Tests)")
 
 
-def is_lesson_cell(source: str) -> bool:
-    """Whether a cell is marked ``# NBVAL_LESSONS`` (only its ``lesson: ...`` lines are compared)."""
-    return LESSONS_MARKER.search(source) is not None
+def is_lesson_cell(metadata) -> bool:
+    """Whether a cell's metadata says ``"nbval": {"lessons": true}`` (only its ``lesson: ...`` lines are compared)."""
+    return markers(metadata).get("lessons") is True
 
 
 def lesson_lines(outputs) -> list[str]:

@@ -10,8 +10,11 @@ import pytest
 
 from tests.portability import (
     CPU_PATHS,
+    ignores_output,
+    is_lesson_cell,
     largest_difference,
     lesson_lines,
+    markers,
     outputs_difference,
     split_numbers,
     tolerance,
@@ -21,13 +24,30 @@ from tests.portability import (
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_tolerance_is_read_from_the_marker_comment():
-    assert tolerance("# NBVAL_NUMBERS_WITHIN 0.5\nprint(1)") == 0.5
-    assert tolerance("x = 1\n#NBVAL_NUMBERS_WITHIN 2\n") == 2.0
-    assert tolerance("# NBVAL_NUMBERS_WITHIN 3.8: measured spread 2.5 (README, Tests)\nprint(1)") == 3.8
-    assert tolerance("print(1)  # no marker") is None
-    with pytest.raises(ValueError, match="positive number"):
-        tolerance("# NBVAL_NUMBERS_WITHIN -1")
+def _marked(**nbval):
+    return {"nbval": nbval}
+
+
+def test_tolerance_is_read_from_the_cell_metadata():
+    assert tolerance(_marked(numbers_within=0.5)) == 0.5
+    assert tolerance(_marked(numbers_within=3.8, why="measured spread 2.5 (README, Tests)")) == 3.8
+    assert tolerance({}) is None and tolerance({"tags": ["nbval-ignore-output"]}) is None
+    for bad in (-1, 0, float("nan"), "0.5", True):
+        with pytest.raises(ValueError, match="positive number"):
+            tolerance(_marked(numbers_within=bad))
+    with pytest.raises(ValueError, match="unknown nbval metadata key"):
+        tolerance(_marked(number_within=0.5))  # a misspelt key is an error, not an exact check
+    assert is_lesson_cell(_marked(lessons=True)) and not is_lesson_cell(_marked(numbers_within=1))
+    assert ignores_output({"tags": ["nbval-skip"]}) and not ignores_output({"tags": ["other"]})
+
+
+def test_no_notebook_cell_carries_a_harness_marker_in_its_source():
+    """The markers live in the cells' metadata, so a cell's first line is about the lesson."""
+    notebooks = sorted(REPO.glob("notebooks/*.ipynb")) + sorted(REPO.glob("notebooks/training/*.ipynb"))
+    for path in notebooks:
+        for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            assert "NBVAL_" not in cell.source, f"{path.name} cell {index}: move the marker into the cell's metadata"
+            markers(cell.metadata)  # and what is there is well formed
 
 
 def _stdout(text):
@@ -36,14 +56,13 @@ def _stdout(text):
 
 def test_a_tolerance_wider_than_a_tenth_of_the_printed_range_is_refused():
     percentages = _stdout("HTER 25.8  AUC 85.1\n")  # largest number stored: 85.1
-    assert tolerance_refusal("# NBVAL_NUMBERS_WITHIN 8\nprint()", percentages) is None
-    refusal = tolerance_refusal("# NBVAL_NUMBERS_WITHIN 33\nprint()", percentages)
-    assert "more than a tenth of the printed range 85.1" in refusal and "NBVAL_LESSONS" in refusal
-    gray = _stdout("residual 5.6 ± 2.0 gray levels\n")  # a range the marker states beats the stored numbers
-    assert tolerance_refusal("# NBVAL_NUMBERS_WITHIN 1.2\nprint()", gray) is not None
-    assert tolerance_refusal("# NBVAL_NUMBERS_WITHIN 1.2 of 255: gray levels\nprint()", gray) is None
-    assert tolerance("# NBVAL_NUMBERS_WITHIN 1.2 of 255: gray levels") == 1.2
-    assert tolerance_refusal("print()", gray) is None  # exact cells have nothing to refuse
+    assert tolerance_refusal(_marked(numbers_within=8), percentages) is None
+    refusal = tolerance_refusal(_marked(numbers_within=33), percentages)
+    assert "more than a tenth of the printed range 85.1" in refusal and '"lessons": true' in refusal
+    gray = _stdout("residual 5.6 ± 2.0 gray levels\n")  # a range the metadata states beats the stored numbers
+    assert tolerance_refusal(_marked(numbers_within=1.2), gray) is not None
+    assert tolerance_refusal(_marked(numbers_within=1.2, of=255, why="gray levels"), gray) is None
+    assert tolerance_refusal({}, gray) is None  # exact cells have nothing to refuse
 
 
 def test_lesson_lines_are_the_lines_fl_lesson_prints():
@@ -103,43 +122,47 @@ def test_the_baseline_code_path_changes_floating_point_results():
     assert sum(changed) >= 2, (results, "baseline should change NumPy's transcendental and OpenCV's blur results")
 
 
-def _notebook(path, source, stored_text):
+def _notebook(path, source, stored_text, nbval=None):
     cell = nbformat.v4.new_code_cell(source, execution_count=1,
                                      outputs=[nbformat.v4.new_output("stream", name="stdout", text=stored_text)])
+    if nbval:
+        cell.metadata["nbval"] = nbval
     nbformat.write(nbformat.v4.new_notebook(cells=[cell]), path)
 
 
 # a trained number printed for the reader (not compared) and the lesson it supports (compared word for word)
-LESSON_CELL = ("# NBVAL_LESSONS\nimport faslearn as fl\nprint('HTER {hter:.1f}')\n"
+LESSON_CELL = ("import faslearn as fl\nprint('HTER {hter:.1f}')\n"
                "fl.lesson('HTER below 20', {hter} < 20);")
+LESSONS = {"lessons": True}
+WITHIN = {"numbers_within": 0.5}
 
 
 @pytest.mark.slow
 def test_nbval_compares_marked_cells_within_their_tolerance_and_the_rest_exactly(tmp_path):
-    cases = {  # notebook name: (cell source, stored output, should pass)
-        "within": ("# NBVAL_NUMBERS_WITHIN 0.5\nprint(f'residual {15.8:5.1f} ± {7.5:4.1f}')",
-                   "residual  15.9 ±  7.6\n", True),
-        "beyond": ("# NBVAL_NUMBERS_WITHIN 0.5\nprint(f'residual {15.8:5.1f}')", "residual  16.4\n", False),
-        "worded": ("# NBVAL_NUMBERS_WITHIN 0.5\nprint(f'residual {15.8:5.1f}')", "residue  15.8\n", False),
-        "exact": ("print(f'residual {15.8:5.1f}')", "residual  15.9\n", False),
-        "too_wide": ("# NBVAL_NUMBERS_WITHIN 33\nprint(f'HTER {26.5:4.1f}')", "HTER 26.5\n", False),
-        "lesson_held": (LESSON_CELL.format(hter=14.0), "HTER 19.7\nlesson: HTER below 20: True\n", True),
-        "lesson_flipped": (LESSON_CELL.format(hter=21.0), "HTER 19.7\nlesson: HTER below 20: True\n", False),
-        "lesson_missing": (LESSON_CELL.format(hter=14.0), "HTER 14.0\n", False),
+    cases = {  # notebook name: (cell source, stored output, should pass, the cell's nbval metadata)
+        "within": ("print(f'residual {15.8:5.1f} ± {7.5:4.1f}')", "residual  15.9 ±  7.6\n", True, WITHIN),
+        "beyond": ("print(f'residual {15.8:5.1f}')", "residual  16.4\n", False, WITHIN),
+        "worded": ("print(f'residual {15.8:5.1f}')", "residue  15.8\n", False, WITHIN),
+        "exact": ("print(f'residual {15.8:5.1f}')", "residual  15.9\n", False, None),
+        "too_wide": ("print(f'HTER {26.5:4.1f}')", "HTER 26.5\n", False, {"numbers_within": 33}),
+        "lesson_held": (LESSON_CELL.format(hter=14.0), "HTER 19.7\nlesson: HTER below 20: True\n", True, LESSONS),
+        "lesson_flipped": (LESSON_CELL.format(hter=21.0), "HTER 19.7\nlesson: HTER below 20: True\n", False,
+                           LESSONS),
+        "lesson_missing": (LESSON_CELL.format(hter=14.0), "HTER 14.0\n", False, LESSONS),
     }
-    for name, (source, stored, _) in cases.items():
-        _notebook(tmp_path / f"{name}.ipynb", source, stored)
+    for name, (source, stored, _, nbval) in cases.items():
+        _notebook(tmp_path / f"{name}.ipynb", source, stored, nbval)
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "tests.conftest", "--nbval", "--nbval-current-env", "-q", "-rA",
          "-p", "no:cacheprovider", *(str(tmp_path / f"{name}.ipynb") for name in cases)],
         cwd=REPO, capture_output=True, text=True, timeout=300)
-    for name, (_, _, should_pass) in cases.items():
+    for name, (_, _, should_pass, _) in cases.items():
         verdict = "PASSED" if should_pass else "FAILED"
         assert any(line.startswith(verdict) and f"{name}.ipynb" in line for line in result.stdout.splitlines()), (
             name, result.stdout[-3000:])
-    assert "NBVAL_NUMBERS_WITHIN 0.5: a number moved by 0.6" in result.stdout
-    assert "NBVAL_NUMBERS_WITHIN 33 is more than a tenth of the printed range 26.5" in result.stdout
-    assert "NBVAL_LESSONS: the lessons differ" in result.stdout
+    assert "nbval numbers_within 0.5: a number moved by 0.6" in result.stdout
+    assert "nbval numbers_within 33 is more than a tenth of the printed range 26.5" in result.stdout
+    assert "nbval lessons: the lessons differ" in result.stdout
     assert "the stored outputs state no lesson" in result.stdout
 
 

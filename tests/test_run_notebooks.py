@@ -53,7 +53,7 @@ WIDGET_CELLS = (
     "import torch\nimport faslearn as fl\ng = torch.Generator().manual_seed(0)\n"
     "images = torch.rand(7, 3, 64, 64, generator=g) * 2 - 1\n"
     "rec = {s: torch.rand(7, 3, 64, 64, generator=g) * 2 - 1 for s in (0.25, 0.5, 0.75, 1.0)}",
-    "# NBVAL_IGNORE_OUTPUT\nbox = fl.widgets.strength_explorer(images, rec, titles=[str(i) for i in range(7)])",
+    "box = fl.widgets.strength_explorer(images, rec, titles=[str(i) for i in range(7)])",
     "print('after the widget')",
 )
 RUNS = 6

@@ -12,6 +12,7 @@ Every public name of the three is re-exported here: ``fl.data.make_benchmark``, 
 from .clips import (
     ANCHORS,
     FLOW_METHODS,
+    LANDMARK_RANSAC_PX,
     PreparedClips,
     RegisteredClip,
     check_clip,
@@ -21,6 +22,7 @@ from .clips import (
     prepare_clips,
     read_video,
     register_clip,
+    register_face,
     registration_residual,
 )
 from .datasets import (
@@ -60,7 +62,6 @@ from .world import (
     PRESENTATIONS,
     PROTOCOLS,
     RENDER_SETTINGS,
-    RIGID_LANDMARKS,
     UNSEEN_ATTACKS,
     Benchmark,
     BenchmarkConfig,
@@ -88,12 +89,13 @@ from .world import (
     print_medium,
     rasterize,
     render_presentation,
+    rigid_landmarks,
     screen_medium,
     warp_face,
     wild_domain,
 )
 
-__all__ = ["ANCHORS", "RIGID_LANDMARKS",
+__all__ = ["ANCHORS", "LANDMARK_RANSAC_PX", "rigid_landmarks",
            "ATTACKS", "BONA_FIDE", "Benchmark", "BenchmarkConfig", "CROSS_DATASET_PROTOCOLS", "Camera",
            "CaptureDomain", "ClipDataset", "CropSet", "DATASETS", "DETECTORS", "DOMAINS", "DatasetError",
            "FLOW_METHODS", "Face", "FaceSet", "FlipShift", "FrameDataset", "KNOWN_ATTACKS", "Moire",
@@ -105,5 +107,5 @@ __all__ = ["ANCHORS", "RIGID_LANDMARKS",
            "load_faces", "load_recordings", "load_recordings_for", "make_benchmark", "make_pool",
            "medium_scale", "mesh_topology", "optical_flow", "plan_benchmark", "plane_motion",
            "pool_identities", "pose_landmarks", "prepare_clips", "prepare_crops", "print_medium",
-           "protocols", "rasterize", "read_video", "register_clip", "registration_residual",
+           "protocols", "rasterize", "read_video", "register_clip", "register_face", "registration_residual",
            "render_presentation", "screen_medium", "to_tensor", "warp_face", "wild_domain"]

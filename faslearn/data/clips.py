@@ -10,9 +10,9 @@ The preprocessing of "Two-stream Convolutional Networks for Multi-frame Face Ant
 
    g is frame t, f its registered version, and W maps frame-0 coordinates into frame t. The paper
    picks "anchor points, whose position are fixed even with face expression changes" among the
-   face detector's key points. Here the anchors are ``RIGID_LANDMARKS`` of the face (eye corners,
-   nose bridge and tip, forehead, cheekbones: no mouth, no eyelid, no jaw), where a landmark
-   detector put them in frame 0 (the sample world knows them); each is followed into every frame
+   face detector's key points. Here the anchors are the face's ``rigid_landmarks`` (forehead,
+   temples, nose, cheeks: no mouth, no eyelid, no jaw), where a landmark detector put them in
+   frame 0 (the sample world knows them); each is followed into every frame
    by pyramidal Lucas-Kanade (optical flow of a small window, tracked coarse to fine) and the
    homography is fitted with RANSAC (random samples of four matches, the one most matches agree
    with). The comparison, ``anchors="features"``, tracks Shi-Tomasi corners (points where the image
@@ -315,25 +315,33 @@ class PreparedClips:
         return len(self.frames)
 
 
+LANDMARK_RANSAC_PX = 2.0  # landmark anchors spread over a 3D face: a homography fits them to ~2 px, not 1
+
+
+def register_face(frames: np.ndarray, points: np.ndarray | None = None,
+                  box: tuple[int, int, int, int] | None = None) -> RegisteredClip:
+    """The registration ``prepare_clips`` applies: on facial ``points`` of frame 0 when given (RANSAC at
+    ``LANDMARK_RANSAC_PX``), else on Shi-Tomasi corners, inside ``box`` (x, y, w, h) if given (the
+    background does not vote) or over the whole crop. The frames keep frame 0's whole field of view."""
+    if points is not None:
+        return register_clip(frames, anchors=points, ransac_threshold=LANDMARK_RANSAC_PX)
+    registered = register_clip(frames, box=box)
+    if box is None:
+        return registered
+    height, width = frames.shape[1:3]
+    whole = [frames[0]] + [cv2.warpPerspective(frame, h, (width, height), flags=cv2.INTER_LINEAR,
+                                               borderMode=cv2.BORDER_REPLICATE)
+                           for frame, h in zip(frames[1:], registered.homographies[1:])]
+    return RegisteredClip(np.stack(whole), registered.homographies, registered.inliers, registered.fallback)
+
+
 def _prepare_one(frames: np.ndarray, k: int, register: bool, flow: str | None, points: np.ndarray | None = None,
                  box: tuple | None = None):
     if register:
-        if points is not None:
-            frames = register_clip(frames, anchors=points).frames
-        else:  # corners (inside the face box, if any); the crop keeps the whole frame
-            registered = register_clip(frames, box=box)
-            frames = registered.frames if box is None else _whole_frame(frames, registered)
+        frames = register_face(frames, points, box).frames
     chosen = key_frames(frames, k)
     frames = frames[chosen]
     return frames, chosen, None if flow is None else optical_flow(frames, flow).astype(np.float16)
-
-
-def _whole_frame(frames: np.ndarray, registered: RegisteredClip) -> np.ndarray:
-    """Every frame warped onto frame 0 by ``registered``'s homographies, at full size (no crop)."""
-    height, width = frames.shape[1:3]
-    return np.stack([frames[0]] + [cv2.warpPerspective(frame, h, (width, height), flags=cv2.INTER_LINEAR,
-                                                       borderMode=cv2.BORDER_REPLICATE)
-                                   for frame, h in zip(frames[1:], registered.homographies[1:])])
 
 
 def prepare_clips(benchmark: "Benchmark", k: int, register: bool = True, flow: str | None = None, cache: bool = True,

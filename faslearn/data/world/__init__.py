@@ -15,7 +15,7 @@ from .benchmark import (
 from .camera import Camera, capture
 from .depth import depth_map, rasterize
 from .domains import ATTACKS, BONA_FIDE, DOMAINS, KNOWN_ATTACKS, PRESENTATIONS, UNSEEN_ATTACKS, CaptureDomain
-from .faces import RIGID_LANDMARKS, FaceSet, load_faces, mesh_topology
+from .faces import FaceSet, load_faces, mesh_topology, rigid_landmarks
 from .pool import Pool, PoolConfig, make_pool, pool_identities, wild_domain
 from .simulator import medium_scale, render_presentation
 from .video import head_motion, plane_motion, pose_landmarks, warp_face
@@ -24,6 +24,6 @@ __all__ = ["ATTACKS", "BONA_FIDE", "Benchmark", "BenchmarkConfig", "Camera", "Ca
            "FaceSet", "KNOWN_ATTACKS", "Moire", "PRESENTATIONS", "PROTOCOLS", "Pool", "PoolConfig",
            "PrintInstrument", "RENDER_SETTINGS", "ScreenInstrument", "UNSEEN_ATTACKS", "benchmark_identities",
            "capture", "depth_map", "head_motion", "load_faces", "make_benchmark", "make_pool", "medium_scale",
-           "mesh_topology", "RIGID_LANDMARKS", "plan_benchmark", "plane_motion", "pool_identities",
+           "mesh_topology", "rigid_landmarks", "plan_benchmark", "plane_motion", "pool_identities",
            "pose_landmarks", "print_medium",
            "rasterize", "render_presentation", "screen_medium", "warp_face", "wild_domain"]

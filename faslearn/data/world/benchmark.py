@@ -35,7 +35,7 @@ from ...cache import cached
 from ...utils import derive_seed
 from ..datasets import SPLITS
 from .domains import ATTACKS, BONA_FIDE, DOMAINS, UNSEEN_ATTACKS
-from .faces import RIGID_LANDMARKS, FaceSet, load_faces
+from .faces import FaceSet, load_faces, rigid_landmarks
 from .simulator import render_presentation
 
 PROTOCOLS = ("intra", "leave_one_out", "unseen_attack")
@@ -113,10 +113,11 @@ class Benchmark:
         return len(self.label)
 
     def anchors(self, row: int) -> tuple[np.ndarray, None]:
-        """Where ``prepare_clips`` anchors clip ``row``'s registration: (the face's ``RIGID_LANDMARKS`` in
+        """Where ``prepare_clips`` anchors clip ``row``'s registration: (the face's ``rigid_landmarks`` in
         frame 0 (K, 2), no box). The paper anchors on "points, whose position are fixed even with face
         expression changes"; here a landmark detector's output is what the renderer knows."""
-        return np.asarray(self.landmarks[row], dtype=np.float32)[RIGID_LANDMARKS], None
+        landmarks = np.asarray(self.landmarks[row], dtype=np.float32)
+        return landmarks[rigid_landmarks(landmarks)], None
 
     def select(self, split: str | None = None, domains: str | list[str] | None = None) -> np.ndarray:
         """Row indices of one split (or all) of some domains (a name, a list, or all)."""

@@ -53,18 +53,34 @@ def _asset(name: str):
     return np.load(path)
 
 
-# Landmarks that stay put when the face's expression changes (MediaPipe FaceMesh indices): the forehead's
-# midline (10, 151, 9), the nose bridge and tip (168, 6, 197, 195, 5, 4), the eyes' inner and outer
-# corners (33, 133, 362, 263) and the cheekbones (116, 345). No mouth, eyelid or jaw point: those move
-# when the person speaks or blinks. The two-stream model's registration anchors on them.
-RIGID_LANDMARKS = np.array([10, 151, 9, 168, 6, 197, 195, 5, 4, 33, 133, 362, 263, 116, 345])
-
-
 @lru_cache(maxsize=1)
 def mesh_topology() -> dict[str, np.ndarray]:
     """Triangles of the face mesh (MediaPipe tessellation + eye/mouth closures) and named contours."""
     with _asset("face_mesh_topology.npz") as f:
         return {key: f[key].astype(np.int64) for key in f.files}
+
+
+def rigid_landmarks(landmarks: np.ndarray) -> np.ndarray:
+    """Indices of the landmarks that stay put when the face's expression changes: the upper face.
+
+    Kept: every FaceMesh point above the mouth (by more than 2 % of the face's width) and outside a box
+    around each eye enlarged by 15 % of the eye's width: forehead, temples, nose and cheeks, about 270 of
+    the 478. Left out: the mouth, lips and jaw (they move when the person speaks), the eyelids (blinks)
+    and the ten iris points. ``landmarks`` (478, 2 or 3) in pixels, as the renderer or a FaceMesh
+    detector gives them; the choice follows each face's own geometry.
+    """
+    points = np.asarray(landmarks, dtype=np.float64)
+    if points.ndim != 2 or points.shape[0] < 468 or points.shape[1] < 2:
+        raise ValueError(f"expected FaceMesh landmarks (478, 2) or (478, 3), got shape {points.shape}")
+    topology = mesh_topology()
+    x, y = points[:, 0], points[:, 1]
+    keep = y < points[topology["mouth"], 1].min() - 0.02 * np.ptp(x)
+    for eye in ("left_eye", "right_eye"):
+        (x0, y0), (x1, y1) = points[topology[eye], :2].min(axis=0), points[topology[eye], :2].max(axis=0)
+        pad = 0.15 * (x1 - x0)
+        keep &= ~((x > x0 - pad) & (x < x1 + pad) & (y > y0 - pad) & (y < y1 + pad))
+    keep[468:] = False  # the irises
+    return np.flatnonzero(keep)
 
 
 def _resize(image: np.ndarray, size: int) -> np.ndarray:
