@@ -25,7 +25,10 @@ from faslearn.data import (
     pose_landmarks,
     prepare_clips,
     rasterize,
+    register_face,
+    registration_residual,
     render_presentation,
+    rigid_landmarks,
     warp_face,
 )
 from faslearn.data.world.attacks import PrintInstrument, colour_moire, halftone, print_medium, subpixel_mask
@@ -332,6 +335,37 @@ def test_every_presentation_renders_with_its_labels(faces, pai):
     assert np.array_equal(p.frames, again.frames)  # deterministic under a seed
 
 
+@pytest.mark.parametrize("pai", ("print_1", "replay_1", BONA_FIDE, "partial_eyes"))
+def test_the_landmarks_a_presentation_reports_anchor_its_registration(faces, pai):
+    """Frame 0's landmarks are where the face is: registering on its upper face (``rigid_landmarks``) takes
+    most of the motion out of the face's box (scripts/compare_registration.py compares it with whole-crop
+    corners over a whole benchmark)."""
+    ratios = []
+    for seed in range(3):
+        image, landmarks = faces[seed]
+        p = render_presentation(image, landmarks, pai, "studio", np.random.default_rng(seed), num_frames=6)
+        assert p.landmarks.shape == (478, 2) and p.landmarks.dtype == np.float32
+        assert ((p.landmarks >= 0) & (p.landmarks < 64)).all(axis=1).mean() > 0.8  # a print may cut off a chin
+        (x0, y0), (x1, y1) = (np.clip(p.landmarks.min(0), 0, 63).astype(int),
+                              np.clip(p.landmarks.max(0), 1, 64).astype(int))
+        anchored = register_face(p.frames, p.landmarks[rigid_landmarks(p.landmarks)]).frames
+        before, after = (registration_residual(frames[:, y0:y1, x0:x1]).mean() for frames in (p.frames, anchored))
+        ratios.append(after / before)
+    assert np.median(ratios) < 0.7, ratios
+
+
+def test_rigid_landmarks_leave_out_the_mouth_the_eyelids_and_the_irises(faces):
+    _, landmarks = faces[0]
+    kept = rigid_landmarks(landmarks)
+    topology = mesh_topology()
+    assert 200 < len(kept) < 330
+    for moving in (topology["mouth"], topology["left_eye"], topology["right_eye"], np.arange(468, 478)):
+        assert not set(kept) & set(moving.tolist())
+    assert 1 in kept and 10 in kept  # the nose tip and the top of the forehead stay
+    with pytest.raises(ValueError, match="expected FaceMesh landmarks"):
+        rigid_landmarks(landmarks[:100])
+
+
 def test_live_faces_deform_while_prints_move_rigidly(faces):
     image, landmarks = faces[2]
     # Difference between consecutive frames after removing the mean: a print only shifts slightly.
@@ -422,6 +456,10 @@ def test_prepared_clips_are_cached_and_feed_the_clip_dataset(small_benchmark, tm
         prepare_clips(b, k=2, progress=False)
     with pytest.raises(ValueError, match="unknown optical flow method 'tvl1'"):
         prepare_clips(b, k=1, flow="tvl1", progress=False)
+    with pytest.raises(ValueError, match="unknown registration anchors 'eyes'; expected one of"):
+        prepare_clips(b, k=1, anchors="eyes", progress=False)
+    points, box = b.anchors(0)
+    assert box is None and np.array_equal(points, b.landmarks[0][rigid_landmarks(b.landmarks[0])])
 
 
 def test_flip_shift_moves_the_image_and_its_maps_together():
@@ -443,6 +481,17 @@ def test_flip_shift_moves_the_image_and_its_maps_together():
         FlipShift()(torch.zeros(3, 64, 64), torch.zeros(1, 10, 10))
     with pytest.raises(ValueError, match="max_cells must be >= 0"):
         FlipShift(max_cells=-1)
+
+
+def test_flip_shift_moves_a_whole_clip_alike():
+    """A clip gets one flip and one shift for all its frames: the motion between its frames is kept."""
+    torch.manual_seed(1)
+    clip = torch.rand(5, 3, 32, 32)
+    clip[1:] = clip[0]  # every frame the same: after augmentation they must still be the same
+    for _ in range(10):
+        moved = FlipShift(max_cells=4)(clip)
+        assert moved.shape == clip.shape and all(torch.equal(moved[0], frame) for frame in moved[1:])
+    assert any(not torch.equal(FlipShift(max_cells=4)(clip), clip) for _ in range(5))
 
 
 def test_augmented_frames_follow_torch_seed(small_benchmark):
