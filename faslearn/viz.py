@@ -84,16 +84,17 @@ def score_histograms(scores: ArrayLike, labels: ArrayLike, threshold: float | No
         pai = np.asarray(pai)
         for name in sorted(set(pai[labels == 0])):
             ax.hist(scores[pai == name], edges, histtype="step", linewidth=1.5, label=name)
+    heading = [title] if title else []
     if threshold is not None:
         ax.axvline(threshold, color="k", linestyle="--", label=f"threshold {threshold:.2f}")
         m = pad_metrics(scores, labels, threshold, pai)
-        ax.text(0.01, 0.97, f"APCER {100 * m['apcer']:.1f}%  BPCER {100 * m['bpcer']:.1f}%  "
-                f"ACER {100 * m['acer']:.1f}%", transform=ax.transAxes, va="top", fontsize=8)
-    ax.set_xlabel("score (higher = more bona fide)")
-    ax.set_ylabel("count")
-    ax.legend(fontsize=7, loc="upper right")
-    if title:
-        ax.set_title(title, fontsize=10)
+        heading.append(f"APCER {100 * m['apcer']:.1f} %   BPCER {100 * m['bpcer']:.1f} %   "
+                       f"ACER {100 * m['acer']:.1f} %")  # in the title: never under a bar or the line
+    ax.set_xlabel("score (higher = more bona fide)", fontsize=10)
+    ax.set_ylabel("count", fontsize=10)
+    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # beside the plot
+    if heading:
+        ax.set_title("\n".join(heading), fontsize=11)
     return ax
 
 

@@ -22,16 +22,31 @@ def threshold_explorer(scores: ArrayLike, labels: ArrayLike, pai: ArrayLike | No
     """
     scores = np.asarray(scores, dtype=float)
     low, high = float(scores.min()), float(scores.max())
+    step, digits = slider_step(low, high)
     slider = widgets.FloatSlider(value=threshold if threshold is not None else (low + high) / 2, min=low, max=high,
-                                 step=(high - low) / 200, description="threshold", continuous_update=False,
-                                 readout_format=".2f", layout=widgets.Layout(width="60%"))
+                                 step=step, description="threshold", continuous_update=False,
+                                 readout_format=f".{digits}f", layout=widgets.Layout(width="60%"))
 
     def draw():
-        fig, ax = plt.subplots(figsize=(7, 3))
+        fig, ax = plt.subplots(figsize=(8, 3.4), dpi=WIDGET_DPI, layout="constrained")
         score_histograms(scores, labels, slider.value, pai, ax=ax, title=title)
         return fig
 
     return _figure_under(slider, draw)
+
+
+WIDGET_DPI = 96  # the widgets' figures, whatever dpi a notebook sets for its saved ones: text stays legible
+
+
+def slider_step(low: float, high: float, steps: int = 100) -> tuple[float, int]:
+    """A round step (1, 2 or 5 × 10^k) giving about ``steps`` positions over [low, high], and the decimals
+    its readout needs, so that every press of an arrow key changes the number shown."""
+    if not high > low:
+        return 1.0, 0
+    raw = (high - low) / steps
+    exponent = int(np.floor(np.log10(raw)))
+    step = min((m * 10.0 ** exponent for m in (1, 2, 5, 10) if m * 10.0 ** exponent >= raw))
+    return float(step), max(0, -int(np.floor(np.log10(step))))
 
 
 def _figure_under(control, draw):
@@ -65,15 +80,20 @@ def strength_explorer(images: "torch.Tensor | np.ndarray", reconstructions: dict
         return ((np.asarray(tensor).transpose(1, 2, 0) + 1) / 2).clip(0, 1)
 
     def draw():
-        fig, axes = plt.subplots(2, len(images), figsize=(1.4 * len(images), 3), squeeze=False)
+        fig, axes = plt.subplots(2, len(images), figsize=(1.6 * len(images) + 1.0, 4.0), squeeze=False,
+                                 dpi=WIDGET_DPI, layout="constrained")
         for j in range(len(images)):
             axes[0, j].imshow(picture(images[j]))
             axes[1, j].imshow(picture(reconstructions[slider.value][j]))
             if titles is not None:
-                axes[0, j].set_title(titles[j], fontsize=8)
-        for ax in axes.ravel():
-            ax.axis("off")
-        fig.suptitle(f"inputs (top) and their reconstructions at strength {slider.value}", fontsize=9)
+                axes[0, j].set_title(titles[j], fontsize=11)
+        for ax in axes.ravel():  # no ticks or frame, but keep the y label that names each row
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.spines[:].set_visible(False)
+        axes[0, 0].set_ylabel("input", fontsize=11)
+        axes[1, 0].set_ylabel(f"rebuilt at\nstrength {slider.value}", fontsize=11)
+        fig.suptitle(f"inputs (top) and their reconstructions at strength {slider.value}", fontsize=12)
         return fig
 
     return _figure_under(slider, draw)
