@@ -23,6 +23,7 @@ from faslearn.models.registry import create_model, entry_of_class
 
 if TYPE_CHECKING:
     from faslearn.models.dfg import DeFakeFaceGenerator
+    from faslearn.models.two_stream import TwoStream
 
 FOLDER = Path(__file__).parent
 SWEEP = "notebooks/training/configs/course_sweep.yaml"
@@ -76,6 +77,7 @@ REGISTRY = {
         },
     },
     "dfg_teaching": {
+        "kind": "dfg",
         "folder": "dfg_teaching",
         "files": {
             "autoencoder/config.json": "824bc7def2df77fc5fccfa452af1b05dabdc1b53b2b3bb23948eae2101675ee6",
@@ -155,11 +157,26 @@ def load_pretrained(name: str, model: nn.Module | None = None) -> nn.Module:
     return load_weights(model, file)
 
 
-def _dfg_entry(name: str) -> dict:
-    if "files" not in REGISTRY.get(name, {}):
-        raise ValueError(f"unknown DFG entry {name!r}; expected one of "
-                         f"{[k for k, v in REGISTRY.items() if 'files' in v]}")
-    return REGISTRY[name]
+def _folder_entry(name: str, kind: str) -> dict:
+    """The registry entry ``name`` if it is a folder of ``kind`` ("dfg" or "two_stream")."""
+    entry = REGISTRY.get(name, {}) if isinstance(name, str) else {}
+    if entry.get("kind") != kind:
+        label = {"dfg": "DFG", "two_stream": "two-stream"}[kind]
+        raise ValueError(f"unknown {label} entry {name!r}; expected one of "
+                         f"{[k for k, v in REGISTRY.items() if v.get('kind') == kind]}")
+    return entry
+
+
+def folder_file(name: str, relative: str) -> Path:
+    """One file of the folder entry ``name``, after checking its SHA-256 against the registry."""
+    entry = REGISTRY.get(name, {}) if isinstance(name, str) else {}
+    if "files" not in entry or relative not in entry["files"]:
+        raise ValueError(f"{relative!r} is not a file of a shipped folder named {name!r}")
+    file = FOLDER / entry["folder"] / relative
+    actual = file_sha256(file)
+    if actual != entry["files"][relative]:
+        raise ValueError(f"sha256 mismatch for {file}: expected {entry['files'][relative]}, got {actual}")
+    return file
 
 
 def load_dfg(name: str = "dfg_teaching") -> "DeFakeFaceGenerator":
@@ -167,18 +184,36 @@ def load_dfg(name: str = "dfg_teaching") -> "DeFakeFaceGenerator":
     checked before it is read."""
     from faslearn.models.dfg import DeFakeFaceGenerator
 
-    entry = _dfg_entry(name)
+    entry = _folder_entry(name, "dfg")
     return DeFakeFaceGenerator.from_pretrained(FOLDER / entry["folder"], sha256=entry["files"])
 
 
 def dfg_record(name: str = "dfg_teaching") -> dict:
     """The run record (``results.json`` of train_dfg.ipynb) shipped with the DFG ``name``, digest checked."""
-    entry = _dfg_entry(name)
-    file = FOLDER / entry["folder"] / "results.json"
-    actual = file_sha256(file)
-    if actual != entry["files"]["results.json"]:
-        raise ValueError(f"sha256 mismatch for {file}: expected {entry['files']['results.json']}, got {actual}")
-    return json.loads(file.read_text())
+    _folder_entry(name, "dfg")
+    return json.loads(folder_file(name, "results.json").read_text())
+
+
+def load_two_stream(name: str = "two_stream_night_leave_one_out") -> tuple["TwoStream", dict]:
+    """The shipped two-stream model ``name``: a multi-frame and an RGB-difference branch, each trained by
+    train_two_stream.ipynb, in one `TwoStream` (forward(clip) = σ(multi-frame) + σ(RGB difference)), built
+    with the settings its runs recorded; and those runs' records (``results.json``: parameters, per-split
+    scores and labels), keyed ``"multi_frame"`` and ``"rgb_difference"``. Every file's SHA-256 is checked."""
+    from faslearn.models.two_stream import DifferenceBranch, MultiFrameBranch, TwoStream
+
+    _folder_entry(name, "two_stream")
+    records = {branch: json.loads(folder_file(name, f"{branch}.json").read_text())
+               for branch in ("multi_frame", "rgb_difference")}
+    settings = {branch: records[branch]["parameters"] for branch in records}
+    fpm = {branch: {"none": None, "paper": paper}.get(settings[branch]["fpm"], settings[branch]["fpm"])
+           for branch, paper in (("multi_frame", "top_down"), ("rgb_difference", "bottom_up"))}  # §3.2-3.3
+    multi = MultiFrameBranch(fpm=fpm["multi_frame"], ppm=settings["multi_frame"]["ppm"],
+                             width=settings["multi_frame"]["width"])
+    difference = DifferenceBranch(3 * settings["rgb_difference"]["key_frame_k"], fpm=fpm["rgb_difference"],
+                                  ppm=settings["rgb_difference"]["ppm"], width=settings["rgb_difference"]["width"])
+    for branch, net in (("multi_frame", multi), ("rgb_difference", difference)):
+        load_weights(net, folder_file(name, f"{branch}.safetensors"))
+    return TwoStream(multi, difference).eval(), records
 
 
 def load_results(name: str = "course_sweep") -> dict:
@@ -197,7 +232,10 @@ def benchmark_settings(name: str) -> dict:
     and 04 use this."""
     if name not in REGISTRY:
         raise ValueError(f"unknown pretrained entry {name!r}; expected one of {list(REGISTRY)}")
-    made = REGISTRY[name]["made_by"]["parameters"]  # a run's parameters (a DFG's equal its record's) ...
-    if isinstance(made, str):  # ... or a sweep's: the defaults of its config
-        made = load_results(name)["config"]["defaults"]
+    if REGISTRY[name].get("kind") == "two_stream":  # two runs of one sweep: their records say
+        made = json.loads(folder_file(name, "multi_frame.json").read_text())["parameters"]
+    else:
+        made = REGISTRY[name]["made_by"]["parameters"]  # a run's parameters (a DFG's equal its record's) ...
+        if isinstance(made, str):  # ... or a sweep's: the defaults of its config
+            made = load_results(name)["config"]["defaults"]
     return {key: made[key] for key in RENDER_SETTINGS}
