@@ -76,6 +76,25 @@ REGISTRY = {
                        "runs/sweep/cdcn-leave_one_out-night-theta0.7-width0.25-seed0/model.safetensors",
         },
     },
+    "two_stream_night_leave_one_out": {
+        "kind": "two_stream",
+        "folder": "two_stream_night_leave_one_out",
+        "files": {
+            "multi_frame.json": "cdacbae43f46f65262c1016e2764fa093bff98a732abc87e40b5bfec22b905cf",
+            "multi_frame.safetensors": "05915a8a52f4365d61d587f9a85c76193097f8a003bd9ffc91123b1bc3484529",
+            "rgb_difference.json": "4916c9b0891cb853ecf4e2db1f96a2b108aa04ca26fc1b1815f39bbe02243668",
+            "rgb_difference.safetensors": "8d2a0e6fa7caba84cbffd4a3233d8513bf5e0c84c8805343633051f79b698d8b",
+        },
+        "made_by": {
+            "notebook": "notebooks/training/train_two_stream.ipynb",
+            "parameters": "two runs of the two-stream sweep's re-run on today's world (branch sweep/two-stream-today): "
+                          "multi_frame-fpm_top_down-ppm_True-leave_one_out-k4-adamw-aug_False-night-seed0 and "
+                          "rgb_difference-fpm_bottom_up-ppm_True-leave_one_out-k4-adamw-aug_False-night-seed0 "
+                          "(each record's parameters beside its weights)",
+            "command": f"python scripts/run_sweep.py {TWO_STREAM_SWEEP}, then each run's model.safetensors and "
+                       "results.json copied here as <branch>.safetensors and <branch>.json",
+        },
+    },
     "dfg_teaching": {
         "kind": "dfg",
         "folder": "dfg_teaching",
