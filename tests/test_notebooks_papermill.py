@@ -172,9 +172,18 @@ def test_two_stream_sweep_covers_tables_4_and_5_fairly():
         variants = {(r["fpm"], r["ppm"]) for r in runs if r["branch"] == branch and r["protocol"] == "leave_one_out"}
         assert {("none", False), ("top_down", False), ("bottom_up", False), ("top_down", True),
                 ("bottom_up", True)} == variants
-    # one budget for every run: the same clips per protocol, epochs, batch, width and key frames
-    shared = ("max_train_samples", "epochs", "batch_size", "width", "key_frame_k", "frames", "lr", "target")
-    assert len({tuple(r[k] for k in shared) for r in runs}) == 1
+    # one budget for every run of the course's recipe: the same clips, epochs, batch, width, frames and anchors;
+    # key frames as §4.2 says, k = 9 within a domain and 4 across
+    course = [r for r in runs if r["optimizer"] == "adamw" and not r["augment"]]
+    shared = ("max_train_samples", "epochs", "batch_size", "width", "frames", "lr", "target", "anchors")
+    assert len({tuple(r[k] for k in shared) for r in course}) == 1
+    assert {(r["protocol"], r["key_frame_k"]) for r in runs} == {("intra", 9), ("leave_one_out", 4)}
+    # and the recipe beside it, for both branches of the two-stream model: the paper's SGD at 0.01, and
+    # the course's AdamW with augmentation
+    recipes = {(r["branch"], r["protocol"], r["optimizer"], r["lr"], r["augment"], r["seed"])
+               for r in runs if r not in course}
+    assert recipes == {(b, "leave_one_out", *recipe, seed) for b in ("multi_frame", "rgb_difference")
+                       for recipe in (("sgd", 0.01, False), ("adamw", 0.001, True)) for seed in (0, 1, 2)}
 
 
 def test_every_course_sweep_has_its_own_output_root():

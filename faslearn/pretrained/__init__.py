@@ -1,6 +1,6 @@
 """Files shipped with faslearn: results of the course sweeps (CDCN, two-stream, the DFG's pool size), one
-small trained CDCN and the teaching De-fake Face Generator; `benchmark_settings` says which benchmark each was
-made on.
+small trained CDCN, a two-stream pair and the teaching De-fake Face Generator; `benchmark_settings` says which
+benchmark each was made on.
 
 Each entry of ``REGISTRY`` names a file (or a folder, with every file's digest) in this folder, its
 SHA-256, and how it was made (the notebook, its parameters and the command), so that anyone can re-make
@@ -43,7 +43,7 @@ REGISTRY = {
     },
     "two_stream_sweep": {
         "path": "two_stream_sweep_results.json",
-        "sha256": "e23c8f63d030f4ff90d483e7547a8da70edfe7306854a19a4184572fd3050808",
+        "sha256": "4a99f5f9fe7ff6d6ecd52ea6d55a0d82f07e86437d17f5ab7c67f8def955c7b5",
         "made_by": {
             "notebook": "notebooks/training/train_two_stream.ipynb",
             "parameters": f"every run of {TWO_STREAM_SWEEP}",
@@ -87,7 +87,7 @@ REGISTRY = {
         },
         "made_by": {
             "notebook": "notebooks/training/train_two_stream.ipynb",
-            "parameters": "two runs of the two-stream sweep's re-run on today's world (branch sweep/two-stream-today): "
+            "parameters": f"two runs of {TWO_STREAM_SWEEP}: "
                           "multi_frame-fpm_top_down-ppm_True-leave_one_out-k4-adamw-aug_False-night-seed0 and "
                           "rgb_difference-fpm_bottom_up-ppm_True-leave_one_out-k4-adamw-aug_False-night-seed0 "
                           "(each record's parameters beside its weights)",
@@ -246,9 +246,9 @@ def load_results(name: str = "course_sweep") -> dict:
 def benchmark_settings(name: str) -> dict:
     """The course-benchmark settings (``faslearn.data.world.benchmark.RENDER_SETTINGS``: difficulty, moiré, clutter,
     colour management) that the shipped entry ``name`` was made on, read from how it was made:
-    ``make_benchmark(**benchmark_settings(name))`` renders the world its runs saw. The two-stream and DFG
-    results predate the domains' colour moiré, furnished rooms and colour-managed prints, so notebooks 03
-    and 04 use this."""
+    ``make_benchmark(**benchmark_settings(name))`` renders the world its runs saw. The DFG's results predate
+    the domains' colour moiré, furnished rooms and colour-managed prints, so notebook 04 uses this; every
+    other entry was made on today's default benchmark."""
     if name not in REGISTRY:
         raise ValueError(f"unknown pretrained entry {name!r}; expected one of {list(REGISTRY)}")
     if REGISTRY[name].get("kind") == "two_stream":  # two runs of one sweep: their records say
