@@ -143,13 +143,18 @@ def _entry_file(name: str) -> tuple[dict, Path]:
     return entry, file
 
 
+def _checked(file: Path, expected: str) -> Path:
+    """``file``, after checking that its SHA-256 is ``expected``."""
+    actual = file_sha256(file)
+    if actual != expected:
+        raise ValueError(f"sha256 mismatch for {file}: expected {expected}, got {actual}")
+    return file
+
+
 def path(name: str) -> Path:
     """The shipped file of registry entry ``name``, after checking its SHA-256."""
     entry, file = _entry_file(name)
-    actual = file_sha256(file)
-    if actual != entry["sha256"]:
-        raise ValueError(f"sha256 mismatch for {file}: expected {entry['sha256']}, got {actual}")
-    return file
+    return _checked(file, entry["sha256"])
 
 
 def load_pretrained(name: str, model: nn.Module | None = None) -> nn.Module:
@@ -191,11 +196,7 @@ def folder_file(name: str, relative: str) -> Path:
     entry = REGISTRY.get(name, {}) if isinstance(name, str) else {}
     if "files" not in entry or relative not in entry["files"]:
         raise ValueError(f"{relative!r} is not a file of a shipped folder named {name!r}")
-    file = FOLDER / entry["folder"] / relative
-    actual = file_sha256(file)
-    if actual != entry["files"][relative]:
-        raise ValueError(f"sha256 mismatch for {file}: expected {entry['files'][relative]}, got {actual}")
-    return file
+    return _checked(FOLDER / entry["folder"] / relative, entry["files"][relative])
 
 
 def load_dfg(name: str = "dfg_teaching") -> "DeFakeFaceGenerator":
