@@ -4,6 +4,7 @@ A deployed detector needs one thing from the model: a bona fide score per face. 
 the network with its score rule (``Scorer``), so the ONNX graph maps
 
     image (N, 3, S, S) float in [-1, 1]  ->  score (N,)   [and depth (N, M, M) for CDCN / CDCN++]
+    (OA-Net and the dual-branch network: image and its cue (N, 6, S, S), the cue computed before)
 
 Every ``Conv2dCD`` is folded first (`faslearn.models.fold_cdc`): y = conv(x, w) − θ·x(p0)·Σw is one
 convolution with the summed kernel subtracted at the centre tap, so the exported graph holds plain
@@ -52,15 +53,17 @@ def supported_opsets() -> tuple[int, int]:
     return 18, int(onnx.defs.onnx_opset_version())
 
 
-def export_onnx(model: nn.Module, objective: Objective, path: str | Path, image_size: int, opset: int = 18) -> Path:
-    """Write ``model`` (CDC folded, eval mode) and its score rule to an ONNX file with a dynamic batch axis."""
+def export_onnx(model: nn.Module, objective: Objective, path: str | Path, image_size: int, in_channels: int = 3,
+                opset: int = 18) -> Path:
+    """Write ``model`` (CDC folded, eval mode) and its score rule to an ONNX file with a dynamic batch axis; its
+    input is (N, ``in_channels``, S, S): 3 for an image, 6 for OA-Net's image and cue."""
     for module in ("onnx", "onnxscript"):
         _require(module)
     low, high = supported_opsets()
     if not (isinstance(opset, int) and low <= opset <= high):
         raise ValueError(f"expected an ONNX opset from {low} to {high}, got {opset!r}")
     scorer = Scorer(fold_cdc(model), objective).eval()
-    example = torch.zeros(2, 3, image_size, image_size)
+    example = torch.zeros(2, in_channels, image_size, image_size)
     outputs = ["score", "depth"] if objective is DEPTH else ["score"]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -79,6 +79,9 @@ def _flip_shift(x: torch.Tensor, flip: bool, dy: int, dx: int) -> torch.Tensor:
     return padded[:, top:top + h, left:left + w]
 
 
+INPUTS = ("image", "cue", "image+cue")
+
+
 class FrameDataset(Dataset):
     """Single frames of some benchmark rows: every frame of every selected presentation.
 
@@ -86,12 +89,28 @@ class FrameDataset(Dataset):
     (1, M, M), ``pai``, ``domain``, ``video`` (for video-level scores), ``identity``.
     ``transform`` changes the image alone; ``augment`` (e.g. ``FlipShift()``) moves the image and
     its maps together, for training.
+
+    With ``cue`` (N, 3, S, S), an anomalous cue per benchmark row (`faslearn.models.dfg.benchmark_cues`; the
+    first frame's), ``inputs`` chooses what ``image`` holds: "image", "cue" (the cue alone, AG-FAS's "only
+    residual"), or "image+cue" (6, S, S), the two stacked on the channels before ``augment``, so a flip or a
+    shift moves the image and its cue together.
     """
 
     def __init__(self, benchmark: Benchmark, rows: np.ndarray, transform: Callable | None = None,
-                 augment: Callable | None = None):
+                 augment: Callable | None = None, cue: np.ndarray | None = None, inputs: str = "image"):
         self.benchmark, self.rows, self.transform, self.augment = benchmark, np.asarray(rows), transform, augment
         self.num_frames = benchmark.frames.shape[1]
+        if inputs not in INPUTS:
+            raise ValueError(f"inputs must be one of {list(INPUTS)}, got {inputs!r}")
+        if inputs != "image":
+            expected = (len(benchmark), 3, *benchmark.frames.shape[2:4])
+            if cue is None or tuple(cue.shape) != expected:
+                raise ValueError(f"inputs={inputs!r} needs a cue of shape {expected} (one per benchmark row), got "
+                                 f"{None if cue is None else tuple(cue.shape)}")
+            if self.num_frames != 1:
+                raise ValueError(f"a cue is computed for a presentation's first frame; this benchmark has "
+                                 f"{self.num_frames} frames per presentation")
+        self.cue, self.inputs = cue, inputs
 
     def __len__(self) -> int:
         return len(self.rows) * self.num_frames
@@ -101,6 +120,9 @@ class FrameDataset(Dataset):
         image = to_tensor(self.benchmark.frames[row, t])
         if self.transform is not None:
             image = self.transform(image)
+        if self.inputs != "image":
+            cue = torch.from_numpy(self.cue[row].astype(np.float32))
+            image = cue if self.inputs == "cue" else torch.cat([image, cue])
         item = dict(image=image, **_row_item(self.benchmark, row, slice(t, t + 1)))  # maps keep a channel axis
         if self.augment is not None:
             item["image"], item["depth"], item["reflection"] = self.augment(image, item["depth"], item["reflection"])

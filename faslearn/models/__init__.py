@@ -1,5 +1,6 @@
 """Models of the course: the LBP + SVM baseline, Central Difference Convolution and CDCN, the two-stream
-multi-frame model, the De-fake Face Generator and its identity encoder, baselines; the frame detectors are
+multi-frame model, the De-fake Face Generator and its identity encoder, the ViT, OA-Net and the dual-branch
+network of AG-FAS, baselines; the frame detectors are
 registered by name (`registry`: ``create_model("cdcn", theta=0.7)``, ``list_models()``)."""
 import importlib
 
@@ -7,6 +8,7 @@ from .baselines import CDCNBinary, MultiTaskNet, resnet18_binary
 from .cdc import CDCN, CDCNpp, Conv2dCD, fold_cdc
 from .identity import ArcFaceLoss, IdentityEncoder, OnnxIdentityEncoder, embed, train_identity_encoder, verification
 from .lbp import LBPSVM, lbp_features
+from .oanet import CueEncoder, DualBranch, OANet, ViT, load_vit_weights
 from .registry import create_model, list_models, model_entry, model_objective, register_model
 from .two_stream import (
     PAPER_PARAMETERS,
@@ -21,10 +23,11 @@ from .two_stream import (
     rgb_differences,
 )
 
-__all__ = ["ArcFaceLoss", "CDCN", "CDCNBinary", "CDCNpp", "Conv2dCD", "DeFakeFaceGenerator", "DifferenceBranch",
-           "IdentityEncoder", "LBPSVM", "MultiFrameBranch", "MultiTaskNet", "OnnxIdentityEncoder", "PAPER_PARAMETERS",
-           "PPM_BINS", "PyramidBackbone", "TwoStream",
+__all__ = ["ArcFaceLoss", "CDCN", "CDCNBinary", "CDCNpp", "Conv2dCD", "CueEncoder", "DeFakeFaceGenerator",
+           "DifferenceBranch", "DualBranch", "IdentityEncoder", "LBPSVM", "MultiFrameBranch", "MultiTaskNet", "OANet",
+           "OnnxIdentityEncoder", "PAPER_PARAMETERS", "PPM_BINS", "PyramidBackbone", "TwoStream", "ViT",
            "create_model", "embed", "fold_cdc", "fuse_scores", "inflate_first_conv", "lbp_features", "list_models",
+           "load_vit_weights",
            "model_entry", "model_objective", "parameter_count", "register_model", "residual_energy",
            "resnet18_binary", "rgb_differences", "standardise", "train_identity_encoder", "verification"]
 

@@ -96,6 +96,37 @@ def standardise(residual: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     return (residual - mean) / (residual.std(dim=(1, 2, 3), keepdim=True) + eps)
 
 
+# The cue's forms (`anomalous_cue`): AG-FAS's standardised residual; the residual on colour-opponent axes
+# (luma, green/magenta, red/blue), each standardised alone so that the colour of a medium's traces is not
+# drowned by the generator's error in brightness; or that opponent residual's fine band (its own Gaussian blur,
+# σ = FINE_SIGMA px, taken away), where a generator that redraws the face leaves the least of its own error.
+OPPONENT = torch.tensor([[1 / 3, 1 / 3, 1 / 3], [-0.5, 1.0, -0.5], [1.0, 0.0, -1.0]])
+FINE_SIGMA = 1.0
+CUE_FORMS = ("residual", "opponent", "fine")
+
+
+def anomalous_cue(images: torch.Tensor, reconstructions: torch.Tensor, form: str = "residual") -> torch.Tensor:
+    """The cue a network reads, (B, 3, H, W), from images and their "real" versions (both in [-1, 1]).
+
+    ``form="residual"``: standardise(x − x̂), the paper's. ``form="opponent"``: r = x − x̂ turned to the axes
+    luma (R + G + B)/3, green/magenta G − (R + B)/2 and red/blue R − B, each channel standardised over its own
+    pixels (zero mean, unit variance per sample and channel). ``form="fine"``: the opponent residual minus its
+    Gaussian blur (σ = ``FINE_SIGMA`` px), then standardised per channel: periods shorter than about 6 px.
+    """
+    if form not in CUE_FORMS:
+        raise ValueError(f"cue form must be one of {list(CUE_FORMS)}, got {form!r}")
+    residual = images.float() - reconstructions.float()
+    if form == "residual":
+        return standardise(residual)
+    opponent = torch.einsum("oc,bchw->bohw", OPPONENT, residual)
+    if form == "fine":
+        from torchvision.transforms.functional import gaussian_blur
+
+        opponent = opponent - gaussian_blur(opponent, kernel_size=7, sigma=FINE_SIGMA)
+    mean = opponent.mean(dim=(2, 3), keepdim=True)
+    return (opponent - mean) / (opponent.std(dim=(2, 3), keepdim=True) + 1e-6)
+
+
 def _noise(shape, seed: int, indices, device) -> torch.Tensor:
     """ε for each sample from its own generator, seeded from (seed, index): a reconstruction does not
     depend on the batch it was computed in."""
@@ -158,19 +189,30 @@ class DeFakeFaceGenerator(nn.Module):
 
     @torch.no_grad()
     def reconstruct(self, images: torch.Tensor, strength: float = 0.6, steps: int = 20, conditioned: bool = True,
-                    seed: int = 0, batch_size: int = 64, first_index: int = 0, progress: bool = False) -> torch.Tensor:
+                    seed: int = 0, batch_size: int = 64, first_index: int = 0, progress: bool = False,
+                    identity_from: torch.Tensor | None = None) -> torch.Tensor:
         """The "real" version x̂ of each image (B, 3, H, W) in [-1, 1] (SDEdit, module docstring).
 
-        ``strength`` is the fraction of the noise schedule the input is pushed through (t ≈ strength · T);
-        ``steps`` DDIM steps span the whole schedule, of which strength · steps run. Sample i's noise is
-        drawn from (seed, first_index + i), so results do not depend on ``batch_size``."""
+        Args:
+            images: (B, 3, H, W) in [-1, 1].
+            strength: the fraction of the noise schedule the input is pushed through (t ≈ strength · T).
+            steps: DDIM steps spanning the whole schedule, of which strength · steps run.
+            conditioned: attend to identity tokens (else the null context).
+            seed: sample i's noise is drawn from (seed, first_index + i): results do not depend on ``batch_size``.
+            identity_from: (B, 3, H, W) images whose identity tokens to use instead of the inputs' own (a
+                diagnostic: tokens from another capture of the same person cannot carry the input's attack).
+        """
+        if identity_from is not None and tuple(identity_from.shape) != tuple(images.shape):
+            raise ValueError(f"identity_from must have the images' shape {tuple(images.shape)}, "
+                             f"got {tuple(identity_from.shape)}")
         timesteps = self.start_step(strength, steps)
         out = []
         for start in tqdm(range(0, len(images), batch_size), desc=f"reconstructing (strength {strength})",
                           disable=not progress, unit="batch"):
             batch = self._check(images[start:start + batch_size])
             latents = self.encode(batch)
-            context = self.context(batch, conditioned)
+            source = batch if identity_from is None else self._check(identity_from[start:start + batch_size])
+            context = self.context(source, conditioned)
             indices = range(first_index + start, first_index + start + len(batch))
             z = self.scheduler.add_noise(latents, _noise(latents.shape[1:], seed, indices, self.device),
                                          timesteps[:1].repeat(len(batch)))
@@ -353,3 +395,33 @@ def benchmark_reconstructions(dfg: DeFakeFaceGenerator, benchmark: "Benchmark", 
         return {"reconstructions": x_hat.numpy().astype(np.float16)}
 
     return cached(f"dfg-reconstructions-{digest.hexdigest()[:16]}", reconstruct, cache)["reconstructions"]
+
+
+CUE_SOURCES = ("dfg", "autoencoder", "zero")
+
+
+def benchmark_cues(dfg: DeFakeFaceGenerator, benchmark: "Benchmark", source: str = "dfg", form: str = "residual",
+                   strength: float = 0.6, steps: int = 20, conditioned: bool = True, seed: int = 0,
+                   cache: bool = True, progress: bool = True) -> np.ndarray:
+    """The anomalous cue of the first frame of every presentation of ``benchmark``, (N, 3, S, S) float16, computed
+    once (the reconstructions are cached on disk, as AG-FAS precomputes them) and indexed by benchmark row.
+
+    Args:
+        dfg: the generator (its autoencoder serves ``source="autoencoder"``).
+        benchmark: whose rows to compute the cue of.
+        source: "dfg" (x̂ = the DFG's reconstruction), "autoencoder" (x̂ = D(E(x)), no diffusion), or "zero"
+            (an all-zero cue: what OA-Net learns with no information in its cue).
+        form: `anomalous_cue`'s.
+        strength, steps, conditioned, seed: the DFG's reconstruction settings (`DeFakeFaceGenerator.reconstruct`).
+    """
+    if source not in CUE_SOURCES:
+        raise ValueError(f"cue source must be one of {list(CUE_SOURCES)}, got {source!r}")
+    images = to_model_range(benchmark.frames[:, 0])
+    if source == "zero":
+        return np.zeros(images.shape, np.float16)
+    if source == "autoencoder":
+        x_hat = torch.cat([dfg.decode(dfg.encode(images[i:i + 256])).cpu() for i in range(0, len(images), 256)])
+    else:
+        x_hat = torch.from_numpy(benchmark_reconstructions(dfg, benchmark, strength, steps, conditioned, seed, cache,
+                                                           progress).astype(np.float32))
+    return anomalous_cue(images, x_hat, form).numpy().astype(np.float16)

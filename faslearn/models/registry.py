@@ -11,7 +11,8 @@ where it is exportable.
     objective = model_objective("cdcn")          # faslearn.losses.DEPTH: its loss and score rule
     list_models()                                # ['cdcn', 'cdcn++', 'cdcn_binary', 'multitask', 'resnet18']
 
-Every model takes images (B, 3, H, W) in [-1, 1]; what it returns is its objective's business (a depth
+Every model takes images (B, 3, H, W) in [-1, 1] (OA-Net and the dual-branch network: the image and its cue,
+(B, 6, H, W), ``model_entry(name).inputs``); what it returns is its objective's business (a depth
 map, a logit, or a dict of both with a reflection map).
 """
 import difflib
@@ -33,6 +34,8 @@ class ModelEntry:
         objective: the loss and score rule it is trained and scored with (`faslearn.losses`).
         settings: the keyword settings ``build`` takes (``theta``, ``width``, ``map_size``, ...).
         exportable: whether `faslearn.export.export_onnx` can write it.
+        inputs: what its input tensor holds: "image" (B, 3, H, W), or "image+cue" (B, 6, H, W), the image and
+            its standardised anomalous cue stacked on the channels (OA-Net, `faslearn.models.oanet`).
     """
 
     name: str
@@ -40,8 +43,14 @@ class ModelEntry:
     objective: Objective
     settings: tuple[str, ...]
     exportable: bool = True
+    inputs: str = "image"
+
+    @property
+    def in_channels(self) -> int:
+        return INPUT_CHANNELS[self.inputs]
 
 
+INPUT_CHANNELS = {"image": 3, "image+cue": 6}
 _MODELS: dict[str, ModelEntry] = {}
 
 
@@ -49,13 +58,15 @@ Builder = TypeVar("Builder", bound=Callable[..., nn.Module])
 
 
 def register_model(name: str, objective: Objective, settings: tuple[str, ...] = (),
-                   exportable: bool = True) -> Callable[[Builder], Builder]:
+                   exportable: bool = True, inputs: str = "image") -> Callable[[Builder], Builder]:
     """Decorator: register ``build`` (a class or a function of keyword ``settings``) under ``name``; it is
     returned unchanged."""
     def decorator(build: Builder) -> Builder:
         if name in _MODELS:
             raise ValueError(f"a model named {name!r} is already registered")
-        _MODELS[name] = ModelEntry(name, build, objective, tuple(settings), exportable)
+        if inputs not in INPUT_CHANNELS:
+            raise ValueError(f"inputs must be one of {list(INPUT_CHANNELS)}, got {inputs!r}")
+        _MODELS[name] = ModelEntry(name, build, objective, tuple(settings), exportable, inputs)
         return build
     return decorator
 
