@@ -1,8 +1,8 @@
 """OA-Net's cost against the plain ViT it extends and the dual-branch network, and the cue's cost per face.
 
 Measures, in one run with warm-up and interleaved repeats (median times), in eval mode under
-torch.inference_mode, at the course size (64 px, patch 8, width 128, depth 6, the CNN cue encoder) and at
-the paper's (ViT-B/16 at 224 px with a ResNet-18 cue encoder; ``--no-full`` skips it):
+torch.inference_mode, at the course size (64 px, patch 8, width 96, depth 4, a convolutional stem, the CNN
+cue encoder) and at the paper's (ViT-B/16 at 224 px with a ResNet-18 cue encoder; ``--no-full`` skips it):
   (a) parameters: the ViT, OA-Net's cue encoder and cross-attention (their share), the dual-branch network;
   (b) latency per face at batch 1 and throughput at ``--batch``, and OA-Net / ViT as a ratio;
   (c) the cue: the teaching DFG's reconstruction per face at each ``--strengths`` (8 DDIM steps over the
@@ -29,10 +29,10 @@ def count(module) -> int:
 def model_rows(size: str, args) -> list[dict]:
     torch.manual_seed(0)
     if size == "course":
-        s, vit, oanet, dual = 64, ViT(), OANet(), DualBranch()
+        s, vit, oanet, dual = 64, ViT(), OANet(), DualBranch()  # the course sweep's: width 96, depth 4, conv stem
     else:
-        s, vit, oanet = 224, ViT(224, 16, 768, 12, 12, 4.0), OANet.full_size()
-        dual = DualBranch(224, 16, 768, 12, 12, 4.0)
+        s, vit, oanet = 224, ViT(224, 16, 768, 12, 12, 4.0, stem="patch"), OANet.full_size()
+        dual = DualBranch(224, 16, 768, 12, 12, 4.0, stem="patch")
     cross = sum(count(m) for b in oanet.vit.blocks for m in (b.cross, b.norm_cross, b.norm_cue))
     batch = args.batch if size == "course" else max(1, args.batch // 8)
     nets = {"ViT": (vit.eval(), 3), "OA-Net": (oanet.eval(), 6), "dual-branch": (dual.eval(), 6)}
@@ -80,17 +80,21 @@ def main() -> None:
     print(f"{platform.processor() or platform.machine()}, {args.threads} threads, torch {torch.__version__}\n")
     print("| size | model | parameters | cue encoder | cross-attention | ms / face, batch 1 | ms / face, batched |")
     print("|---|---|---|---|---|---|---|")
+    def number(value):
+        return "" if value is None else f"{value:,}"
+
     for r in rows:
-        print(f"| {r['size']} | {r['model']} | {r['parameters']:,} | {r['cue_encoder'] or '':,} | "
-              f"{r['cross_attention'] or '':,} | {r['ms_batch1']:.1f} | {r['ms_per_face_batched']:.2f} "
-              f"(batch {r['batch']}) |".replace("| , |", "| |"))
+        print(f"| {r['size']} | {r['model']} | {r['parameters']:,} | {number(r['cue_encoder'])} | "
+              f"{number(r['cross_attention'])} | {r['ms_batch1']:.1f} | {r['ms_per_face_batched']:.2f} "
+              f"(batch {r['batch']}) |")
     for size in ("course", "paper"):
         pair = {r["model"]: r for r in rows if r["size"] == size}
         if pair:
-            print(f"\n{size}: OA-Net / ViT latency at batch 1 {pair['OA-Net']['ms_batch1'] / pair['ViT']['ms_batch1']:.2f}x, "
-                  f"batched {pair['OA-Net']['ms_per_face_batched'] / pair['ViT']['ms_per_face_batched']:.2f}x; "
-                  f"cross-attention {pair['OA-Net']['cross_attention'] / pair['OA-Net']['parameters']:.1%} and "
-                  f"cue encoder {pair['OA-Net']['cue_encoder'] / pair['OA-Net']['parameters']:.1%} of OA-Net's parameters")
+            oanet, vit = pair["OA-Net"], pair["ViT"]
+            print(f"\n{size}: OA-Net / ViT latency at batch 1 {oanet['ms_batch1'] / vit['ms_batch1']:.2f}x, "
+                  f"batched {oanet['ms_per_face_batched'] / vit['ms_per_face_batched']:.2f}x; cross-attention "
+                  f"{oanet['cross_attention'] / oanet['parameters']:.1%} and cue encoder "
+                  f"{oanet['cue_encoder'] / oanet['parameters']:.1%} of OA-Net's parameters")
     cues = cue_rows(args)
     print("\n| cue (teaching DFG, 64 px, batch 64) | UNet steps run | ms / face |\n|---|---|---|")
     for r in cues:

@@ -387,13 +387,17 @@ def export(args: argparse.Namespace) -> int:
     output_file(args.output, "the output", args.overwrite)
     run = load_run(args.run)
     try:
-        path = export_onnx(run.model, run.objective, args.output, run.image_size, opset=args.opset)
+        channels = 6 if run.inputs == "image+cue" else 3
+        path = export_onnx(run.model, run.objective, args.output, run.image_size, channels, opset=args.opset)
     except OSError as error:
         raise ValueError(f"the output {args.output} could not be written: {error.strerror or error}") from None
-    print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB): image (N, 3, {run.image_size}, {run.image_size}) "
-          "in [-1, 1] -> score (N,)")
+    what = {"image": "image", "cue": "the face's anomalous cue (computed by the run's DFG)",
+            "image+cue": "image and its anomalous cue (computed by the run's DFG) stacked"}[run.inputs]
+    print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB): {what} (N, {channels}, {run.image_size}, "
+          f"{run.image_size}) in [-1, 1] -> score (N,)")
     if args.check:
-        images = torch.rand(4, 3, run.image_size, run.image_size, generator=torch.Generator().manual_seed(0)) * 2 - 1
+        images = torch.rand(4, channels, run.image_size, run.image_size,
+                            generator=torch.Generator().manual_seed(0)) * 2 - 1
         difference = onnx_parity(run.model, run.objective, path, images)
         print(f"onnxruntime vs PyTorch: largest difference {difference:.2e}")
         if difference > args.tolerance:

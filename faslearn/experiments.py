@@ -19,7 +19,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
 from .data import ATTACKS, Benchmark
-from .metrics import bpcer_at_apcer, evaluate
+from .metrics import bootstrap_ci, bpcer_at_apcer, evaluate, pad_metrics
 
 PROTOCOL_LABELS = {"intra": "intra-domain", "leave_one_out": "leave-one-domain-out",
                    "unseen_attack": "unseen attack species"}
@@ -133,3 +133,46 @@ def sweep_metrics(sweep: dict, scores: dict | None = None) -> list[dict]:
         rows.append({**metrics, "bpcer_at_apcer5": operating["bpcer"], "test_scores": np.asarray(run["test"]),
                      **parameters, "name": name, "frames": run["frames"]})
     return rows
+
+
+def paired_gap(sweep: dict, rows_a: list[dict], rows_b: list[dict], key: str = "hter", n_boot: int = 500,
+               seed: int = 0) -> dict:
+    """How much lower configuration A's mean test ``key`` is than B's (in points, B − A), with a 95 % paired
+    bootstrap interval over test identities.
+
+    ``rows_a`` and ``rows_b`` are `sweep_metrics` rows (any seeds and targets). The mean is over all of a
+    configuration's runs, each at its own dev threshold. Every run of A and of B scored the test presentations
+    of its ``frames`` key; the bootstrap draws identities from all those keys together (each person belongs to
+    one domain) and both configurations are scored on the same draw, so what is shared cancels.
+    Returns {"gap", "low", "high", "n_a", "n_b"}.
+    """
+    keys = sorted({row["frames"] for row in rows_a + rows_b})
+    labels, pai, people, where = [], [], [], {}
+    for k in keys:
+        test = sweep["splits"][k]["test"]
+        where[k] = slice(len(labels), len(labels) + len(test["labels"]))
+        labels += list(test["labels"])
+        pai += list(test["pai"])
+        people += [f"{k}/{video.split('/')[1]}" if video.count("/") >= 2 else f"{k}/{video}"
+                   for video in test["video"]]
+    frame_key = np.repeat(np.arange(len(keys)), [where[k].stop - where[k].start for k in keys])
+
+    def stack(rows):  # one column per run, its scores on its own key's rows (NaN elsewhere)
+        out = np.full((len(labels), len(rows)), np.nan)
+        for j, row in enumerate(rows):
+            out[where[row["frames"]], j] = row["test_scores"]
+        return out
+
+    def mean_metric(rows, scores, labels, pai, frame_key):
+        return np.mean([pad_metrics(scores[frame_key == keys.index(row["frames"]), j],
+                                    labels[frame_key == keys.index(row["frames"])], row["threshold"],
+                                    pai[frame_key == keys.index(row["frames"])])[key]
+                        for j, row in enumerate(rows)])
+
+    def gap(scores_a, scores_b, labels, pai, frame_key):
+        return 100 * (mean_metric(rows_b, scores_b, labels, pai, frame_key)
+                      - mean_metric(rows_a, scores_a, labels, pai, frame_key))
+
+    arrays = (stack(rows_a), stack(rows_b), np.asarray(labels), np.asarray(pai), frame_key)
+    low, high = bootstrap_ci(gap, np.asarray(people), *arrays, n_boot=n_boot, seed=seed)
+    return {"gap": float(gap(*arrays)), "low": low, "high": high, "n_a": len(rows_a), "n_b": len(rows_b)}

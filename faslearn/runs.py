@@ -1,6 +1,6 @@
 """A trained detector as a folder: rebuild the model a training run names, load its weights, score faces.
 
-`notebooks/training/train_cdcn.ipynb` writes every run to its ``output_dir``::
+`notebooks/training/train_cdcn.ipynb` (and train_oanet.ipynb) writes every run to its ``output_dir``::
 
     results.json        the parameters (model, theta, width, image_size, ...), the depth-map side,
                         the test metrics with the dev EER threshold, the history, the scores
@@ -13,6 +13,10 @@
     scores = run.score(faces)              # uint8 (N, S, S, 3) RGB crops -> (N,) scores
     accepted = scores >= run.threshold     # the dev EER threshold of the run
 
+A train_oanet.ipynb run (OA-Net, the dual-branch network or a ViT on the cue) computes each face's anomalous cue
+with the run's De-fake Face Generator before scoring it, at the strength and form it was trained with: a few
+milliseconds to a few tens per face (BENCHMARKS.md, "OA-Net").
+
 The course's shipped model is a run too, by its registry name (``SHIPPED_RUNS``), so that
 ``faslearn predict cdcn_night_leave_one_out selfie.jpg`` works before anything is trained: its weights
 come from `faslearn.pretrained`, its threshold is the EER point of its dev scores in the shipped sweep.
@@ -20,6 +24,7 @@ come from `faslearn.pretrained`, its threshold is the EER point of its dev score
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -33,6 +38,9 @@ from .losses import Objective
 from .metrics import eer
 from .models.registry import create_model, list_models, model_entry
 from .utils import check_number
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 # shipped checkpoint (faslearn.pretrained.REGISTRY) -> its run in the shipped course sweep results
 SHIPPED_RUNS = {"cdcn_night_leave_one_out": "cdcn-leave_one_out-night-theta0.7-width0.25-seed0"}
@@ -58,6 +66,15 @@ class Run:
     objective: Objective
     image_size: int
     threshold: float | None  # the dev EER threshold: accept as bona fide when score >= threshold
+    inputs: str = "image"  # what the model reads: "image", "cue" or "image+cue" (a train_oanet.ipynb run)
+    cue: "Callable[[torch.Tensor], torch.Tensor] | None" = None  # images in [-1, 1] -> their anomalous cue
+
+    def model_inputs(self, images: torch.Tensor) -> torch.Tensor:
+        """What the model reads for images (B, 3, S, S) in [-1, 1]: the images, their cue, or both stacked."""
+        if self.inputs == "image":
+            return images
+        cue = self.cue(images)
+        return cue if self.inputs == "cue" else torch.cat([images, cue], dim=1)
 
     @torch.no_grad()
     def score(self, faces: ArrayLike, batch_size: int = 64) -> np.ndarray:
@@ -72,7 +89,8 @@ class Run:
                              "convert with (x * 255).round().astype(np.uint8) for crops in [0, 1]")
         self.model.eval()
         device = next(self.model.parameters()).device
-        scores = [self.objective.score(self.model(to_tensor(faces[i:i + batch_size]).to(device)), {}).float().cpu()
+        scores = [self.objective.score(self.model(self.model_inputs(to_tensor(faces[i:i + batch_size])).to(device)),
+                                       {}).float().cpu()
                   for i in range(0, len(faces), batch_size)]
         return torch.cat(scores).numpy() if scores else np.zeros(0, np.float32)
 
@@ -108,6 +126,8 @@ def read_results(path: Path) -> dict:
     if not isinstance(results, dict) or not isinstance(results.get("parameters"), dict):
         raise invalid("no 'parameters' mapping")
     parameters = dict(results["parameters"])
+    if "variant" in parameters:  # a train_oanet.ipynb run
+        return _read_oanet_results(results, parameters, invalid)
     if parameters.get("model") not in list_models():
         raise invalid(f"parameters.model is {parameters.get('model')!r}, expected one of {list_models()}")
     parameters.setdefault("theta", 0.7)
@@ -135,6 +155,64 @@ def read_results(path: Path) -> dict:
     return {**results, "parameters": parameters, "map_size": map_size, "metrics": {**metrics, "threshold": threshold}}
 
 
+OANET_SETTINGS = ("image_size", "patch_size", "width", "depth", "heads", "stem", "cue_dim")
+
+
+def _read_oanet_results(results: dict, parameters: dict, invalid) -> dict:
+    from .models.dfg import CUE_FORMS, CUE_SOURCES
+    from .models.oanet import VARIANTS
+
+    if parameters["variant"] not in VARIANTS:
+        raise invalid(f"parameters.variant is {parameters['variant']!r}, expected one of {list(VARIANTS)}")
+    for name in OANET_SETTINGS + ("ddim_steps",):
+        value = parameters.get(name)
+        if name == "stem":
+            if value not in ("patch", "conv"):
+                raise invalid(f"parameters.stem is {value!r}, expected 'patch' or 'conv'")
+        elif isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 4096:
+            raise invalid(f"parameters.{name} is {value!r}, expected a whole number from 1 to 4096")
+    if parameters.get("cue_source") not in CUE_SOURCES or parameters.get("cue_form") not in CUE_FORMS:
+        raise invalid(f"parameters.cue_source/cue_form are {parameters.get('cue_source')!r}/"
+                      f"{parameters.get('cue_form')!r}, expected one of {list(CUE_SOURCES)} / {list(CUE_FORMS)}")
+    strength = parameters.get("strength")
+    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0 < strength <= 1:
+        raise invalid(f"parameters.strength is {strength!r}, expected a number in (0, 1]")
+    if not isinstance(parameters.get("dfg"), str):
+        raise invalid(f"parameters.dfg is {parameters.get('dfg')!r}, expected a shipped DFG's name or a folder")
+    threshold = results.get("metrics", {}).get("threshold") if isinstance(results.get("metrics"), dict) else None
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                                  or not np.isfinite(threshold)):
+        raise invalid(f"metrics.threshold is {threshold!r}, expected a finite number")
+    return {**results, "parameters": parameters, "metrics": {**results.get("metrics", {}), "threshold": threshold}}
+
+
+def oanet_cue(parameters: dict) -> "Callable[[torch.Tensor], torch.Tensor]":
+    """The cue function of a train_oanet.ipynb run: images (B, 3, S, S) in [-1, 1] → their cue (B, 3, S, S), from
+    the run's DFG (a shipped name or a folder) at its ``cue_source``, ``cue_form``, ``strength`` and
+    ``ddim_steps``, rounded to float16 as the training cache stored it."""
+    from .models.dfg import DeFakeFaceGenerator, anomalous_cue
+
+    source, name = parameters["cue_source"], parameters["dfg"]
+    if source == "zero":
+        return lambda images: torch.zeros_like(images)
+    if name in pretrained.REGISTRY:
+        dfg = pretrained.load_dfg(name)
+    elif Path(name).is_dir():
+        dfg = DeFakeFaceGenerator.from_pretrained(name)
+    else:
+        raise FileNotFoundError(f"the run's DFG {name!r} is neither a shipped DFG nor a folder here; it is needed "
+                                "to compute each face's cue")
+
+    def cue(images: torch.Tensor) -> torch.Tensor:
+        if source == "autoencoder":
+            x_hat = dfg.decode(dfg.encode(images)).cpu()
+        else:
+            x_hat = dfg.reconstruct(images, strength=parameters["strength"], steps=parameters["ddim_steps"])
+        return anomalous_cue(images, x_hat, parameters["cue_form"]).half().float()
+
+    return cue
+
+
 def load_run(folder: str | Path) -> Run:
     """Rebuild a training run's model from ``results.json`` and load ``model.safetensors``; a name of
     ``SHIPPED_RUNS`` (that is not a folder here) gives the shipped model (``load_shipped_run``)."""
@@ -151,6 +229,15 @@ def load_run(folder: str | Path) -> Run:
                                     f"model ({', '.join(SHIPPED_RUNS)})")
     results = read_results(results_file)
     parameters = results["parameters"]
+    if "variant" in parameters:  # a train_oanet.ipynb run: the network of its variant, and its cue
+        from .models.oanet import VARIANTS
+
+        name, inputs = VARIANTS[parameters["variant"]]
+        settings = {k: parameters[k] for k in OANET_SETTINGS if k in model_entry(name).settings}
+        model = create_model(name, **settings)
+        load_weights(model, weights_file)
+        return Run(folder, parameters, model.eval(), model_entry(name).objective, parameters["image_size"],
+                   results["metrics"].get("threshold"), inputs, None if inputs == "image" else oanet_cue(parameters))
     model, objective = build_model(parameters["model"], parameters["theta"], parameters["width"], results["map_size"])
     load_weights(model, weights_file)
     threshold, image_size = results["metrics"].get("threshold"), parameters["image_size"]

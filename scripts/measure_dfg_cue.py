@@ -125,7 +125,7 @@ def main() -> None:
         result["auc"][name] = aucs(features, label, pai, domain)
         result["log10_power"][name] = log_power(features, label, pai, domain)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1))
+    args.out.write_text(json.dumps(result, separators=(",", ":")))
     for name, table in result["auc"].items():
         best = max(table, key=lambda k: abs(table[k]["mean"] - 0.5))
         print(f"{name:>34}: total {table['total']['mean']:.3f} | "

@@ -495,3 +495,35 @@ def test_a_training_run_with_an_invalid_parameter_ends_in_one_line(tmp_path, cap
     message = str(exit_info.value.code)  # SystemExit with a message: exit status 1, the message on stderr
     assert message.startswith("[1/1] ") and "clutter" in message and "ValueError" in message
     assert len(message.splitlines()) == 1 and "executed notebook is" in message
+
+
+@pytest.mark.papermill
+def test_an_oanet_run_scores_faces_through_its_cue_and_exports(tmp_path, capsys):
+    """train_oanet.ipynb with tiny settings, then the run as the command line uses it: the model rebuilt from
+    results.json, the cue computed per face by the run's DFG, a 6-channel ONNX file."""
+    from faslearn.models.dfg import benchmark_cues
+
+    run_papermill(REPO / "notebooks" / "training" / "train_oanet.ipynb",
+                  {"variant": "oanet", "identities_per_domain": 5, "epochs": 1, "width": 32, "depth": 1, "heads": 2,
+                   "cue_dim": 16, "ddim_steps": 2, "cpu_threads": 1, "output_dir": str(tmp_path / "run")}, tmp_path)
+    run = fl.runs.load_run(tmp_path / "run")
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert isinstance(run.model, fl.models.OANet) and run.inputs == "image+cue"
+    assert run.threshold == results["metrics"]["threshold"]
+    # the weights and settings round trip: with the training cache's cues, the stored test scores come back
+    bench = fl.data.make_benchmark(identities_per_domain=5, progress=False)
+    rows = bench.protocol("leave_one_out", "night")["test"]
+    cue = benchmark_cues(fl.pretrained.load_dfg(), bench, strength=0.5, steps=2, progress=False)
+    images = fl.models.dfg.to_model_range(bench.frames[rows, 0])
+    with torch.no_grad():
+        again = run.model(torch.cat([images, torch.from_numpy(cue[rows].astype(np.float32))], 1))
+    np.testing.assert_allclose(again.numpy(), results["splits"]["test"]["scores"], atol=1e-5)
+    # from uint8 faces, the cue made on the fly: finite scores, one per face
+    scores = run.score(bench.frames[rows[:6], 0])
+    assert scores.shape == (6,) and np.isfinite(scores).all()
+    assert main(["export", str(tmp_path / "run"), str(tmp_path / "oanet.onnx"), "--check"]) == 0
+    assert "image and its anomalous cue (computed by the run's DFG) stacked (N, 6, 64, 64)" in capsys.readouterr().out
+    results["parameters"]["variant"] = "triple_branch"
+    (tmp_path / "run" / "results.json").write_text(json.dumps(results))
+    with pytest.raises(ValueError, match="is not a valid faslearn run: parameters.variant is 'triple_branch'"):
+        fl.runs.load_run(tmp_path / "run")

@@ -78,3 +78,24 @@ def test_sweep_metrics_evaluates_each_run_and_fused_scores_alike():
     (other,) = sweep_metrics(sweep, fused)
     assert other["name"] == "fused" and other["hter"] == evaluate([1, 1, 0, 0], labels, [1, 0, 1, 0], labels)["hter"]
     assert sweep_metrics(sweep, {}) == []  # no score sets, no rows (None: every run)
+
+
+def test_paired_gap_over_identities_of_several_targets():
+    from faslearn.experiments import paired_gap
+
+    rng = np.random.default_rng(0)
+    splits, rows = {}, {"good": [], "poor": []}
+    for key in ("leave_one_out-night", "leave_one_out-studio"):
+        people = np.repeat(np.arange(30), 4)
+        labels = np.tile([1, 1, 0, 0], 30)
+        splits[key] = {"test": {"labels": labels.tolist(), "pai": np.where(labels, "bona_fide", "print_1").tolist(),
+                                "video": [f"{key[-5:]}/{p}/x_{i}" for i, p in enumerate(people)]}}
+        for seed in range(2):
+            for name, noise in (("good", 0.3), ("poor", 3.0)):
+                scores = labels + noise * rng.standard_normal(len(labels))
+                rows[name].append({"frames": key, "threshold": 0.5, "test_scores": scores})
+    sweep = {"splits": splits}
+    better = paired_gap(sweep, rows["good"], rows["poor"], n_boot=200)
+    assert better["gap"] > 20 and better["low"] > 0 and better["n_a"] == 4
+    same = paired_gap(sweep, rows["good"], rows["good"], n_boot=50)
+    assert same == {"gap": 0.0, "low": 0.0, "high": 0.0, "n_a": 4, "n_b": 4}

@@ -78,7 +78,7 @@ def test_an_exportable_registered_model_writes_onnx_that_matches_pytorch(name, t
 
     model = build(name)
     path = export_onnx(model, model_objective(name), tmp_path / f"{name}.onnx", SIZE, model_entry(name).in_channels)
-    assert onnx_parity(model, model_objective(name), path, inputs_of(name, 3)) < 1e-4  # another batch size than exported
+    assert onnx_parity(model, model_objective(name), path, inputs_of(name, 3)) < 1e-4  # another batch size
 
 
 def test_an_unknown_model_or_setting_is_one_line_naming_what_is_registered():

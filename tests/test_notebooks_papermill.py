@@ -352,3 +352,27 @@ def test_train_dfg_conditions_on_an_arcface_onnx_file(tmp_path):
     assert (output_dir / "dfg" / "identity" / "model.onnx").is_file()
     with pytest.raises(AssertionError, match=r"identity_encoder must be 'train', 'none', a folder .* or a \.onnx"):
         run_papermill(notebook, {**smoke, "identity_encoder": str(tmp_path / "missing.onnx")}, tmp_path)
+
+
+def test_oanet_sweep_covers_tables_v_iv_and_vi_fairly():
+    from faslearn.data import DOMAINS
+
+    config = yaml.safe_load((REPO / "notebooks" / "training" / "configs" / "oanet_sweep.yaml").read_text())
+    runs = list(load_run_sweep().expand(config).values())
+    assert {r["seed"] for r in runs} == {0, 1, 2} and {r["protocol"] for r in runs} == {"leave_one_out"}
+    every_target = {(t, s) for t in DOMAINS for s in (0, 1, 2)}
+
+    def cells(**match):
+        return {(r["target"], r["seed"]) for r in runs if all(r[k] == v for k, v in match.items())}
+
+    default = dict(cue_source="dfg", cue_form="residual", strength=0.5)
+    for variant in ("only_image", "only_residual", "dual_branch", "oanet"):  # Table V
+        assert cells(variant=variant, **default) == every_target, variant
+    for source in ("autoencoder", "zero"):  # Table IV
+        assert cells(variant="oanet", cue_source=source, cue_form="residual", strength=0.5) == every_target
+    for strength in (0.25, 0.75):  # Table VI
+        assert cells(variant="oanet", cue_source="dfg", cue_form="residual", strength=strength) == every_target
+    # one network and one budget for every run: only the input and the cue differ
+    shared = ("image_size", "patch_size", "width", "depth", "heads", "stem", "cue_dim", "epochs", "batch_size", "lr",
+              "weight_decay", "optimizer", "augment", "ddim_steps", "dfg", "identities_per_domain")
+    assert len({tuple(r[k] for k in shared) for r in runs}) == 1

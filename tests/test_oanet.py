@@ -89,7 +89,7 @@ def test_torchvision_vit_weights_load_from_a_local_file_and_compute_the_same(tmp
     reference = VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32,
                                   mlp_dim=64).eval()
     save_file(reference.state_dict(), tmp_path / "vit.safetensors")
-    oanet = OANet(**SMALL, cue_dim=16).eval()
+    oanet = OANet(**SMALL, cue_dim=16, stem="patch").eval()  # torchvision's linear patch embedding
     load_vit_weights(oanet.vit, tmp_path / "vit.safetensors")
     x = batch(2)
     with torch.no_grad():
@@ -99,7 +99,8 @@ def test_torchvision_vit_weights_load_from_a_local_file_and_compute_the_same(tmp
         torch.testing.assert_close(oanet.vit.features(x[:, :3], oanet.cue_encoder(x[:, 3:])), expected,
                                    rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="does not fit this ViT"):
-        load_vit_weights(ViT(image_size=32, patch_size=8, width=64, depth=2, heads=2), tmp_path / "vit.safetensors")
+        load_vit_weights(ViT(image_size=32, patch_size=8, width=64, depth=2, heads=2, stem="patch"),
+                         tmp_path / "vit.safetensors")
     with pytest.raises(FileNotFoundError, match="no safetensors ViT weights file"):
         load_vit_weights(oanet.vit, tmp_path / "missing.safetensors")
 
@@ -121,7 +122,9 @@ def test_the_cue_forms():
     torch.testing.assert_close(opponent.std(dim=(2, 3)), torch.ones(2, 3), atol=1e-4, rtol=0)
     grey = images.mean(1, keepdim=True).expand(-1, 3, -1, -1)  # a residual without colour has no opponent part
     assert anomalous_cue(grey, torch.zeros_like(grey), "opponent")[:, 1:].abs().max() < 1e-3
-    assert set(CUE_FORMS) == {"residual", "opponent"}
+    smooth = torch.linspace(-1, 1, 32).expand(2, 3, 32, 32)  # a residual with no fine detail: no fine cue left
+    assert anomalous_cue(smooth, torch.zeros_like(smooth), "fine")[..., 4:-4, 4:-4].abs().max() < 1e-3
+    assert set(CUE_FORMS) == {"residual", "opponent", "fine"}
     with pytest.raises(ValueError, match="cue form must be one of"):
         anomalous_cue(images, reconstructions, "fourier")
 
@@ -166,3 +169,15 @@ def test_a_transformer_refuses_settings_it_cannot_build_in_one_line(name, settin
     with pytest.raises(ValueError) as error:
         create_model(name, **settings)
     assert str(error.value) == expected
+
+
+def test_a_subsets_reconstruction_reproduces_the_whole_benchmarks_rows(bench):
+    from test_dfg import tiny_dfg
+
+    from faslearn.models.dfg import benchmark_reconstructions
+
+    dfg = tiny_dfg()
+    every = benchmark_reconstructions(dfg, bench, strength=0.5, steps=4, cache=False, progress=False)
+    rows = np.array([3, 7, 11])
+    some = dfg.reconstruct(to_model_range(bench.frames[rows, 0]), strength=0.5, steps=4, noise_index=rows)
+    np.testing.assert_allclose(some.numpy().astype(np.float16), every[rows], atol=2e-3)

@@ -102,7 +102,8 @@ def standardise(residual: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
 # σ = FINE_SIGMA px, taken away), where a generator that redraws the face leaves the least of its own error.
 OPPONENT = torch.tensor([[1 / 3, 1 / 3, 1 / 3], [-0.5, 1.0, -0.5], [1.0, 0.0, -1.0]])
 FINE_SIGMA = 1.0
-CUE_FORMS = ("residual", "opponent", "fine")
+ENERGY_SIGMA = 2.0
+CUE_FORMS = ("residual", "opponent", "fine", "energy")
 
 
 def anomalous_cue(images: torch.Tensor, reconstructions: torch.Tensor, form: str = "residual") -> torch.Tensor:
@@ -112,16 +113,24 @@ def anomalous_cue(images: torch.Tensor, reconstructions: torch.Tensor, form: str
     luma (R + G + B)/3, green/magenta G − (R + B)/2 and red/blue R − B, each channel standardised over its own
     pixels (zero mean, unit variance per sample and channel). ``form="fine"``: the opponent residual minus its
     Gaussian blur (σ = ``FINE_SIGMA`` px), then standardised per channel: periods shorter than about 6 px.
+    ``form="energy"``: where, and how much, fine colour detail the residual holds, without its phase or
+    orientation: the standardised residual on the opponent axes, its fine band squared and blurred (σ =
+    ``ENERGY_SIGMA`` px), as log10(energy + 1e-4) + 2 (about −2 to 2). A medium's fringes differ in period and
+    orientation from one capture rig to the next; their local energy does not.
     """
     if form not in CUE_FORMS:
         raise ValueError(f"cue form must be one of {list(CUE_FORMS)}, got {form!r}")
     residual = images.float() - reconstructions.float()
     if form == "residual":
         return standardise(residual)
+    from torchvision.transforms.functional import gaussian_blur
+
+    if form == "energy":
+        opponent = torch.einsum("oc,bchw->bohw", OPPONENT, standardise(residual))
+        fine = opponent - gaussian_blur(opponent, kernel_size=7, sigma=FINE_SIGMA)
+        return torch.log10(gaussian_blur(fine.pow(2), kernel_size=13, sigma=ENERGY_SIGMA) + 1e-4) + 2
     opponent = torch.einsum("oc,bchw->bohw", OPPONENT, residual)
     if form == "fine":
-        from torchvision.transforms.functional import gaussian_blur
-
         opponent = opponent - gaussian_blur(opponent, kernel_size=7, sigma=FINE_SIGMA)
     mean = opponent.mean(dim=(2, 3), keepdim=True)
     return (opponent - mean) / (opponent.std(dim=(2, 3), keepdim=True) + 1e-6)
@@ -190,7 +199,8 @@ class DeFakeFaceGenerator(nn.Module):
     @torch.no_grad()
     def reconstruct(self, images: torch.Tensor, strength: float = 0.6, steps: int = 20, conditioned: bool = True,
                     seed: int = 0, batch_size: int = 64, first_index: int = 0, progress: bool = False,
-                    identity_from: torch.Tensor | None = None) -> torch.Tensor:
+                    identity_from: torch.Tensor | None = None,
+                    noise_index: "np.ndarray | list[int] | None" = None) -> torch.Tensor:
         """The "real" version x̂ of each image (B, 3, H, W) in [-1, 1] (SDEdit, module docstring).
 
         Args:
@@ -201,7 +211,11 @@ class DeFakeFaceGenerator(nn.Module):
             seed: sample i's noise is drawn from (seed, first_index + i): results do not depend on ``batch_size``.
             identity_from: (B, 3, H, W) images whose identity tokens to use instead of the inputs' own (a
                 diagnostic: tokens from another capture of the same person cannot carry the input's attack).
+            noise_index: the index each sample's noise is drawn from, (B,) (default first_index + i): pass a
+                subset's benchmark rows to reproduce `benchmark_reconstructions` of those rows exactly.
         """
+        if noise_index is not None and len(noise_index) != len(images):
+            raise ValueError(f"noise_index needs one index per image ({len(images)}), got {len(noise_index)}")
         if identity_from is not None and tuple(identity_from.shape) != tuple(images.shape):
             raise ValueError(f"identity_from must have the images' shape {tuple(images.shape)}, "
                              f"got {tuple(identity_from.shape)}")
@@ -213,7 +227,8 @@ class DeFakeFaceGenerator(nn.Module):
             latents = self.encode(batch)
             source = batch if identity_from is None else self._check(identity_from[start:start + batch_size])
             context = self.context(source, conditioned)
-            indices = range(first_index + start, first_index + start + len(batch))
+            indices = (range(first_index + start, first_index + start + len(batch)) if noise_index is None
+                       else [int(i) for i in noise_index[start:start + len(batch)]])
             z = self.scheduler.add_noise(latents, _noise(latents.shape[1:], seed, indices, self.device),
                                          timesteps[:1].repeat(len(batch)))
             for t in timesteps:

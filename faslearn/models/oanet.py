@@ -24,9 +24,9 @@ Inputs follow the official data loader, which stacks the image and its cue into 
 (`faslearn.models.dfg.standardise`), so one augmentation moves both together (`FrameDataset(cue=...)`).
 The plain ``vit`` takes (B, 3, S, S): the image ("only image") or the cue alone ("only residual").
 
-Sizes. The course's default is a small ViT (64 px, patch 8 → 64 tokens, width 128, depth 6) and a small
-CNN cue encoder (three stride-2 stages → an 8 × 8 grid of 64 tokens). The paper's is ViT-B/16 at 224 px
-(width 768, depth 12, 12 heads) with a ResNet-18 cue encoder (layers 1-4 → 512-channel tokens):
+Sizes. The course's default is a small ViT (64 px, patch 8 → 64 tokens, width 96, depth 4, a convolutional
+stem) and a small CNN cue encoder (three stride-2 stages → an 8 × 8 grid of 64 tokens). The paper's is
+ViT-B/16 at 224 px (width 768, depth 12, 12 heads) with a ResNet-18 cue encoder (layers 1-4 → 512-channel tokens):
 ``OANet.full_size()``; ``load_vit_weights`` reads a local torchvision ``vit_b_16`` state dict in
 safetensors, never a download.
 """
@@ -43,6 +43,9 @@ from faslearn.models.registry import register_model
 from faslearn.utils import check_number
 
 CUE_CHANNELS = 3  # the residual x − x̂ has the image's channels
+# AG-FAS's Table V rows: what train_oanet.ipynb's ``variant`` builds (a registered model) and what it reads
+VARIANTS = {"only_image": ("vit", "image"), "only_residual": ("vit", "cue"),
+            "dual_branch": ("dual_branch", "image+cue"), "oanet": ("oanet", "image+cue")}
 
 
 class Attention(nn.Module):
@@ -131,8 +134,8 @@ class ViT(nn.Module):
             arXiv 2106.14881).
     """
 
-    def __init__(self, image_size: int = 64, patch_size: int = 8, width: int = 128, depth: int = 6, heads: int = 4,
-                 mlp_ratio: float = 2.0, in_channels: int = 3, cue_dim: int | None = None, stem: str = "patch"):
+    def __init__(self, image_size: int = 64, patch_size: int = 8, width: int = 96, depth: int = 4, heads: int = 4,
+                 mlp_ratio: float = 2.0, in_channels: int = 3, cue_dim: int | None = None, stem: str = "conv"):
         super().__init__()
         for name, value in (("image_size", image_size), ("patch_size", patch_size), ("width", width),
                             ("depth", depth), ("heads", heads)):
@@ -228,8 +231,8 @@ class OANet(nn.Module):
         cue_encoder: "cnn" (the course) or "resnet18" (the paper; cue_dim 512).
     """
 
-    def __init__(self, image_size: int = 64, patch_size: int = 8, width: int = 128, depth: int = 6, heads: int = 4,
-                 mlp_ratio: float = 2.0, cue_dim: int = 128, cue_encoder: str = "cnn", stem: str = "patch"):
+    def __init__(self, image_size: int = 64, patch_size: int = 8, width: int = 96, depth: int = 4, heads: int = 4,
+                 mlp_ratio: float = 2.0, cue_dim: int = 96, cue_encoder: str = "cnn", stem: str = "conv"):
         super().__init__()
         self.vit = ViT(image_size, patch_size, width, depth, heads, mlp_ratio, cue_dim=cue_dim, stem=stem)
         self.cue_encoder = CueEncoder(cue_encoder, cue_dim)
@@ -237,7 +240,7 @@ class OANet(nn.Module):
     @classmethod
     def full_size(cls, image_size: int = 224) -> "OANet":
         """The paper's: ViT-B/16 (width 768, depth 12, 12 heads, MLP 3072) and a ResNet-18 cue encoder."""
-        return cls(image_size, 16, 768, 12, 12, 4.0, cue_dim=512, cue_encoder="resnet18")
+        return cls(image_size, 16, 768, 12, 12, 4.0, cue_dim=512, cue_encoder="resnet18", stem="patch")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         image, cue = _split(x)
@@ -266,8 +269,8 @@ class DualBranch(nn.Module):
     forward(x), x (B, 6, S, S) → logit (B,).
     """
 
-    def __init__(self, image_size: int = 64, patch_size: int = 8, width: int = 128, depth: int = 6, heads: int = 4,
-                 mlp_ratio: float = 2.0, stem: str = "patch"):
+    def __init__(self, image_size: int = 64, patch_size: int = 8, width: int = 96, depth: int = 4, heads: int = 4,
+                 mlp_ratio: float = 2.0, stem: str = "conv"):
         super().__init__()
         self.image_branch = ViT(image_size, patch_size, width, depth, heads, mlp_ratio, stem=stem)
         self.cue_branch = ViT(image_size, patch_size, width, depth, heads, mlp_ratio, stem=stem)

@@ -1,6 +1,6 @@
-"""Files shipped with faslearn: results of the course sweeps (CDCN, two-stream, the DFG's pool size), one
-small trained CDCN, a two-stream pair and the teaching De-fake Face Generator; `benchmark_settings` says which
-benchmark each was made on.
+"""Files shipped with faslearn: results of the course sweeps (CDCN, two-stream, the DFG's pool size, OA-Net), one
+small trained CDCN, a two-stream pair, one OA-Net, the teaching De-fake Face Generator and the measurements of
+its residual; `benchmark_settings` says which benchmark each was made on.
 
 Each entry of ``REGISTRY`` names a file (or a folder, with every file's digest) in this folder, its
 SHA-256, and how it was made (the notebook, its parameters and the command), so that anyone can re-make
@@ -29,6 +29,7 @@ FOLDER = Path(__file__).parent
 SWEEP = "notebooks/training/configs/course_sweep.yaml"
 TWO_STREAM_SWEEP = "notebooks/training/configs/two_stream_sweep.yaml"
 DFG_POOL_SIZE = "notebooks/training/configs/dfg_pool_size.yaml"
+OANET_SWEEP = "notebooks/training/configs/oanet_sweep.yaml"
 
 REGISTRY = {
     "course_sweep": {
@@ -59,6 +60,45 @@ REGISTRY = {
             "parameters": f"every run of {DFG_POOL_SIZE}",
             "command": f"python scripts/run_sweep.py {DFG_POOL_SIZE} && python scripts/run_sweep.py "
                        f"{DFG_POOL_SIZE} --collect faslearn/pretrained/dfg_pool_size_results.json",
+        },
+    },
+    "oanet_sweep": {
+        "path": "oanet_sweep_results.json",
+        "sha256": "78b75779df8bd8cff1c3b29feefde045442da69a2ad13b79abc57ed03b28f897",
+        "made_by": {
+            "notebook": "notebooks/training/train_oanet.ipynb",
+            "parameters": f"every run of {OANET_SWEEP}",
+            "command": f"python scripts/run_sweep.py {OANET_SWEEP} && python scripts/run_sweep.py {OANET_SWEEP} "
+                       "--collect faslearn/pretrained/oanet_sweep_results.json",
+        },
+    },
+    "oanet_night_leave_one_out": {
+        "path": "oanet_night_leave_one_out.safetensors",
+        "sha256": "SHA_OANET_NIGHT",
+        "model": {"class": "OANet", "image_size": 64, "patch_size": 8, "width": 96, "depth": 4, "heads": 4,
+                  "cue_dim": 96, "stem": "conv"},
+        "made_by": {
+            "notebook": "notebooks/training/train_oanet.ipynb",
+            "parameters": {"variant": "oanet", "cue_source": "dfg", "cue_form": "residual", "dfg": "dfg_teaching",
+                           "strength": 0.5, "ddim_steps": 8, "image_size": 64, "patch_size": 8, "width": 96,
+                           "depth": 4, "heads": 4, "stem": "conv", "cue_dim": 96, "epochs": 10, "batch_size": 32,
+                           "lr": 0.0005, "weight_decay": 0.05, "optimizer": "adamw", "augment": True,
+                           "protocol": "leave_one_out", "target": "night", "identities_per_domain": 150,
+                           "difficulty": 1.0, "moire": 1.0, "clutter": 1.0, "colour_managed": True,
+                           "device": "cpu", "cpu_threads": 1, "seed": 0},
+            "command": f"python scripts/run_sweep.py {OANET_SWEEP}, then "
+                       "runs/oanet_sweep/oanet-dfg-residual-s0.5-leave_one_out-night-seed0/model.safetensors",
+        },
+    },
+    "dfg_cue_diagnostics": {
+        "path": "dfg_cue_diagnostics.json",
+        "sha256": "cfbc27cb44de49780a45a352d650464ff9ffb8b05f3487ddbb3a08b2b9fe7600",
+        "made_by": {
+            "notebook": "scripts/measure_dfg_cue.py",
+            "parameters": {"dfg": "dfg_teaching", "steps": 8, "strengths": [0.25, 0.5, 0.75],
+                           "presentations": "the test split of every domain (960)", "difficulty": 1.0, "moire": 1.0,
+                           "clutter": 1.0, "colour_managed": True},
+            "command": "python scripts/measure_dfg_cue.py --out faslearn/pretrained/dfg_cue_diagnostics.json",
         },
     },
     "cdcn_night_leave_one_out": {
