@@ -204,7 +204,9 @@ def oanet_cue(parameters: dict) -> "Callable[[torch.Tensor], torch.Tensor]":
                                 "to compute each face's cue")
 
     def cue(images: torch.Tensor) -> torch.Tensor:
-        if source == "autoencoder":
+        if source == "input":
+            x_hat = torch.zeros_like(images)
+        elif source == "autoencoder":
             x_hat = dfg.decode(dfg.encode(images)).cpu()
         else:
             x_hat = dfg.reconstruct(images, strength=parameters["strength"], steps=parameters["ddim_steps"])

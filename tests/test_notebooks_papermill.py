@@ -354,7 +354,7 @@ def test_train_dfg_conditions_on_an_arcface_onnx_file(tmp_path):
         run_papermill(notebook, {**smoke, "identity_encoder": str(tmp_path / "missing.onnx")}, tmp_path)
 
 
-def test_oanet_sweep_covers_tables_v_iv_and_vi_fairly():
+def test_oanet_sweep_covers_tables_v_and_iv_fairly():
     from faslearn.data import DOMAINS
 
     config = yaml.safe_load((REPO / "notebooks" / "training" / "configs" / "oanet_sweep.yaml").read_text())
@@ -365,14 +365,13 @@ def test_oanet_sweep_covers_tables_v_iv_and_vi_fairly():
     def cells(**match):
         return {(r["target"], r["seed"]) for r in runs if all(r[k] == v for k, v in match.items())}
 
-    default = dict(cue_source="dfg", cue_form="residual", strength=0.5)
-    for variant in ("only_image", "only_residual", "dual_branch", "oanet"):  # Table V
-        assert cells(variant=variant, **default) == every_target, variant
-    for source in ("autoencoder", "zero"):  # Table IV
-        assert cells(variant="oanet", cue_source=source, cue_form="residual", strength=0.5) == every_target
-    for strength in (0.25, 0.75):  # Table VI
-        assert cells(variant="oanet", cue_source="dfg", cue_form="residual", strength=strength) == every_target
+    assert cells(variant="only_image") == every_target
+    for variant in ("only_residual", "dual_branch", "oanet"):
+        # Table V with the course's cue, three seeds; with the paper's, at least seed 0 on every target
+        assert cells(variant=variant, cue_source="dfg", cue_form="energy", strength=0.5) == every_target
+        assert {(t, 0) for t in DOMAINS} <= cells(variant=variant, cue_source="dfg", cue_form="residual")
+    assert cells(variant="oanet", cue_source="zero") == every_target  # Table IV's empty cue
     # one network and one budget for every run: only the input and the cue differ
     shared = ("image_size", "patch_size", "width", "depth", "heads", "stem", "cue_dim", "epochs", "batch_size", "lr",
-              "weight_decay", "optimizer", "augment", "ddim_steps", "dfg", "identities_per_domain")
+              "weight_decay", "optimizer", "augment", "ddim_steps", "dfg", "identities_per_domain", "strength")
     assert len({tuple(r[k] for k in shared) for r in runs}) == 1

@@ -124,7 +124,11 @@ def test_the_cue_forms():
     assert anomalous_cue(grey, torch.zeros_like(grey), "opponent")[:, 1:].abs().max() < 1e-3
     smooth = torch.linspace(-1, 1, 32).expand(2, 3, 32, 32)  # a residual with no fine detail: no fine cue left
     assert anomalous_cue(smooth, torch.zeros_like(smooth), "fine")[..., 4:-4, 4:-4].abs().max() < 1e-3
-    assert set(CUE_FORMS) == {"residual", "opponent", "fine"}
+    energy = anomalous_cue(images, reconstructions, "energy")  # a log-energy map: phase and orientation are gone
+    flipped = anomalous_cue(-images, -reconstructions, "energy")  # a residual of the other sign: the same energy
+    torch.testing.assert_close(energy, flipped)
+    assert energy.shape == images.shape and -2.01 < energy.min() and energy.max() < 3
+    assert set(CUE_FORMS) == {"residual", "opponent", "fine", "energy"}
     with pytest.raises(ValueError, match="cue form must be one of"):
         anomalous_cue(images, reconstructions, "fourier")
 

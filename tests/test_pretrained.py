@@ -24,6 +24,7 @@ TWO_STREAM_SWEEP = REPO / "notebooks" / "training" / "configs" / "two_stream_swe
 DFG_POOL_SIZE = REPO / "notebooks" / "training" / "configs" / "dfg_pool_size.yaml"
 TWO_STREAM_NOTEBOOK = REPO / "notebooks" / "training" / "train_two_stream.ipynb"
 CHECKPOINT = "cdcn_night_leave_one_out"
+TOLERANCE_OANET = 0.21  # see test_shipped_oanet_reproduces_its_recorded_scores_from_cues_made_afresh
 
 
 FILES = [name for name, entry in pretrained.REGISTRY.items() if "files" not in entry]
@@ -121,13 +122,14 @@ def test_shipped_two_stream_reproduces_its_recorded_scores_on_clips_rendered_afr
 
 def test_each_entry_names_the_benchmark_it_was_made_on():
     """The course sweep, its CDCN, the two-stream sweep and pair, the OA-Net sweep and model and the DFG residual's
-    measurements were made on today's default benchmark; the DFG results on the one before the domains' moiré, furnished rooms and colour-managed prints, and every run
-    of their records says so."""
+    measurements were made on today's default benchmark; the DFG results on the one before the domains' moiré,
+    furnished rooms and colour-managed prints, and every run of their records says so."""
     today = BenchmarkConfig().render_settings()
     earlier = {"difficulty": 0.5, "moire": 0.0, "clutter": 0.0, "colour_managed": False}
     for name, world in (("course_sweep", today), (CHECKPOINT, today), (TWO_STREAM, today),
                         ("two_stream_sweep", today), ("dfg_pool_size", earlier), ("dfg_teaching", earlier),
-                        ("oanet_sweep", today), ("oanet_night_leave_one_out", today), ("dfg_cue_diagnostics", today)):
+                        ("oanet_sweep", today), ("oanet_night_leave_one_out", today),
+                        ("dfg_cue_diagnostics", today)):
         assert pretrained.benchmark_settings(name) == world, name
     for name, world in (("course_sweep", today), ("two_stream_sweep", today), ("dfg_pool_size", earlier),
                         ("oanet_sweep", today)):
@@ -226,9 +228,11 @@ def test_two_stream_results_hold_every_run_of_their_sweep():
 
 
 def test_oanet_results_hold_every_run_of_their_sweep():
+    from faslearn.sweeps import expand
+
     config = yaml.safe_load((REPO / pretrained.OANET_SWEEP).read_text())
     sweep = pretrained.load_results("oanet_sweep")
-    assert sweep["config"] == config and len(sweep["runs"]) == 96
+    assert sweep["config"] == config and sorted(sweep["runs"]) == sorted(expand(config))
     for run in sweep["runs"].values():
         splits = sweep["splits"][run["frames"]]
         assert all(len(run["scores"][s]) == len(splits[s]["labels"]) for s in ("dev", "test", "unseen"))
@@ -251,8 +255,10 @@ def test_shipped_oanet_reproduces_its_recorded_scores_from_cues_made_afresh():
     with torch.no_grad():
         scores = model(torch.cat([images, cue], 1)).numpy()
     stored = np.asarray(run["scores"]["test"])
-    # Measured 2026-12-07 on this machine's native path: the largest move is {NATIVE}, from the float16 rounding of
-    # the cached reconstructions the run read; the tolerance is {TOLERANCE}. Another run's scores miss by far.
+    # Measured 2026-12-07: on this machine's native path the largest move is 0.0115 (logits from -6.1 to 5.0), from
+    # the float16 rounding of the cached reconstructions the run read; on the baseline path, with the benchmark
+    # rendered afresh (tests/portability.py), 0.138, the AUC unchanged (0.9375 against 0.9376 stored). The tolerance
+    # is 1.5 times that. Another run's scores miss by far.
     np.testing.assert_allclose(scores, stored, rtol=0, atol=TOLERANCE_OANET)
     assert metrics.auc(scores, bench.label[rows]) == pytest.approx(metrics.auc(stored, bench.label[rows]), abs=0.01)
 
@@ -297,8 +303,10 @@ def test_two_stream_notebook_rejects_bad_parameters_with_a_clear_message(paramet
 
 @pytest.mark.papermill
 @pytest.mark.parametrize("parameters, message", [
-    ({"variant": "triple_branch"}, r"ValueError: variant must be one of \['only_image', 'only_residual', 'dual_branch'"),
-    ({"cue_source": "memae"}, r"ValueError: cue_source must be one of \['dfg', 'autoencoder', 'zero'\], got 'memae'"),
+    ({"variant": "triple_branch"},
+     r"ValueError: variant must be one of \['only_image', 'only_residual', 'dual_branch'"),
+    ({"cue_source": "memae"},
+     r"ValueError: cue_source must be one of \['dfg', 'autoencoder', 'input', 'zero'\], got 'memae'"),
     ({"strenght": 0.75}, r"ValueError: unknown parameter\(s\) \['strenght'\]"),
     ({"strength": 1.5}, r"ValueError: strength must be a number > 0 and <= 1, got 1.5"),
     ({"dfg": "/no/such/dfg"}, r"ValueError: dfg must be a shipped DFG's name or a DFG folder, got '/no/such/dfg'"),

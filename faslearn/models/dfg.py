@@ -412,7 +412,7 @@ def benchmark_reconstructions(dfg: DeFakeFaceGenerator, benchmark: "Benchmark", 
     return cached(f"dfg-reconstructions-{digest.hexdigest()[:16]}", reconstruct, cache)["reconstructions"]
 
 
-CUE_SOURCES = ("dfg", "autoencoder", "zero")
+CUE_SOURCES = ("dfg", "autoencoder", "input", "zero")
 
 
 def benchmark_cues(dfg: DeFakeFaceGenerator, benchmark: "Benchmark", source: str = "dfg", form: str = "residual",
@@ -424,8 +424,9 @@ def benchmark_cues(dfg: DeFakeFaceGenerator, benchmark: "Benchmark", source: str
     Args:
         dfg: the generator (its autoencoder serves ``source="autoencoder"``).
         benchmark: whose rows to compute the cue of.
-        source: "dfg" (x̂ = the DFG's reconstruction), "autoencoder" (x̂ = D(E(x)), no diffusion), or "zero"
-            (an all-zero cue: what OA-Net learns with no information in its cue).
+        source: "dfg" (x̂ = the DFG's reconstruction), "autoencoder" (x̂ = D(E(x)), no diffusion), "input"
+            (x̂ = 0: the cue of the image itself, no generator at all), or "zero" (an all-zero cue: what OA-Net
+            learns with no information in its cue).
         form: `anomalous_cue`'s.
         strength, steps, conditioned, seed: the DFG's reconstruction settings (`DeFakeFaceGenerator.reconstruct`).
     """
@@ -436,6 +437,8 @@ def benchmark_cues(dfg: DeFakeFaceGenerator, benchmark: "Benchmark", source: str
         return np.zeros(images.shape, np.float16)
     if source == "autoencoder":
         x_hat = torch.cat([dfg.decode(dfg.encode(images[i:i + 256])).cpu() for i in range(0, len(images), 256)])
+    elif source == "input":
+        x_hat = torch.zeros_like(images)
     else:
         x_hat = torch.from_numpy(benchmark_reconstructions(dfg, benchmark, strength, steps, conditioned, seed, cache,
                                                            progress).astype(np.float32))

@@ -168,7 +168,7 @@ class ViT(nn.Module):
         """Patches → tokens (B, 1 + N, width): CLS first, position embeddings added."""
         if x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
             raise ValueError(f"expected images of {self.image_size}×{self.image_size} px, got {tuple(x.shape[-2:])}")
-        patches = self.patch_embed(x).flatten(2).transpose(1, 2)  # (B, N, width)
+        patches = self.patch_embed(x.contiguous()).flatten(2).transpose(1, 2)  # (B, N, width); one memory layout
         return torch.cat([self.cls_token.expand(x.shape[0], -1, -1), patches], dim=1) + self.pos_embed
 
     def features(self, x: torch.Tensor, cue: torch.Tensor | None = None) -> torch.Tensor:

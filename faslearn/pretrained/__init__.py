@@ -64,7 +64,7 @@ REGISTRY = {
     },
     "oanet_sweep": {
         "path": "oanet_sweep_results.json",
-        "sha256": "78b75779df8bd8cff1c3b29feefde045442da69a2ad13b79abc57ed03b28f897",
+        "sha256": "7c5d18f55940f8e7c412fdae8316f967abeaf2d65771c7da3f61b503c73cdda0",
         "made_by": {
             "notebook": "notebooks/training/train_oanet.ipynb",
             "parameters": f"every run of {OANET_SWEEP}",
@@ -74,12 +74,12 @@ REGISTRY = {
     },
     "oanet_night_leave_one_out": {
         "path": "oanet_night_leave_one_out.safetensors",
-        "sha256": "SHA_OANET_NIGHT",
+        "sha256": "d831f32c7edc611a9a2dcaf53c0028a621a011d50e8e919e438e8a73fb06ee2f",
         "model": {"class": "OANet", "image_size": 64, "patch_size": 8, "width": 96, "depth": 4, "heads": 4,
                   "cue_dim": 96, "stem": "conv"},
         "made_by": {
             "notebook": "notebooks/training/train_oanet.ipynb",
-            "parameters": {"variant": "oanet", "cue_source": "dfg", "cue_form": "residual", "dfg": "dfg_teaching",
+            "parameters": {"variant": "oanet", "cue_source": "dfg", "cue_form": "energy", "dfg": "dfg_teaching",
                            "strength": 0.5, "ddim_steps": 8, "image_size": 64, "patch_size": 8, "width": 96,
                            "depth": 4, "heads": 4, "stem": "conv", "cue_dim": 96, "epochs": 10, "batch_size": 32,
                            "lr": 0.0005, "weight_decay": 0.05, "optimizer": "adamw", "augment": True,
@@ -87,7 +87,7 @@ REGISTRY = {
                            "difficulty": 1.0, "moire": 1.0, "clutter": 1.0, "colour_managed": True,
                            "device": "cpu", "cpu_threads": 1, "seed": 0},
             "command": f"python scripts/run_sweep.py {OANET_SWEEP}, then "
-                       "runs/oanet_sweep/oanet-dfg-residual-s0.5-leave_one_out-night-seed0/model.safetensors",
+                       "runs/oanet_sweep/oanet-dfg-energy-s0.5-leave_one_out-night-seed0/model.safetensors",
         },
     },
     "dfg_cue_diagnostics": {
