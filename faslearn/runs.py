@@ -126,6 +126,15 @@ def read_results(path: Path) -> dict:
     if not isinstance(results, dict) or not isinstance(results.get("parameters"), dict):
         raise invalid("no 'parameters' mapping")
     parameters = dict(results["parameters"])
+    metrics = results.get("metrics", {})
+    if not isinstance(metrics, dict):
+        raise invalid(f"metrics is {type(metrics).__name__}, expected a mapping")
+    threshold = metrics.get("threshold")
+    if threshold is not None:
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not np.isfinite(threshold):
+            raise invalid(f"metrics.threshold is {threshold!r}, expected a finite number")
+        threshold = float(threshold)
+    results = {**results, "metrics": {**metrics, "threshold": threshold}}
     if "variant" in parameters:  # a train_oanet.ipynb run
         return _read_oanet_results(results, parameters, invalid)
     if parameters.get("model") not in list_models():
@@ -144,15 +153,7 @@ def read_results(path: Path) -> dict:
     parameters["theta"] = float(number(parameters["theta"], "parameters.theta", 0.0, 1.0))
     parameters["width"] = float(number(parameters["width"], "parameters.width", 1e-3, 64.0))
     map_size = number(results.get("map_size", parameters["image_size"] // 4), "map_size", 1, 1024, integer=True)
-    metrics = results.get("metrics", {})
-    if not isinstance(metrics, dict):
-        raise invalid(f"metrics is {type(metrics).__name__}, expected a mapping")
-    threshold = metrics.get("threshold")
-    if threshold is not None:
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not np.isfinite(threshold):
-            raise invalid(f"metrics.threshold is {threshold!r}, expected a finite number")
-        threshold = float(threshold)
-    return {**results, "parameters": parameters, "map_size": map_size, "metrics": {**metrics, "threshold": threshold}}
+    return {**results, "parameters": parameters, "map_size": map_size}
 
 
 OANET_SETTINGS = ("image_size", "patch_size", "width", "depth", "heads", "stem", "cue_dim")
@@ -179,18 +180,14 @@ def _read_oanet_results(results: dict, parameters: dict, invalid) -> dict:
         raise invalid(f"parameters.strength is {strength!r}, expected a number in (0, 1]")
     if not isinstance(parameters.get("dfg"), str):
         raise invalid(f"parameters.dfg is {parameters.get('dfg')!r}, expected a shipped DFG's name or a folder")
-    threshold = results.get("metrics", {}).get("threshold") if isinstance(results.get("metrics"), dict) else None
-    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
-                                  or not np.isfinite(threshold)):
-        raise invalid(f"metrics.threshold is {threshold!r}, expected a finite number")
-    return {**results, "parameters": parameters, "metrics": {**results.get("metrics", {}), "threshold": threshold}}
+    return {**results, "parameters": parameters}
 
 
 def oanet_cue(parameters: dict) -> "Callable[[torch.Tensor], torch.Tensor]":
     """The cue function of a train_oanet.ipynb run: images (B, 3, S, S) in [-1, 1] → their cue (B, 3, S, S), from
     the run's DFG (a shipped name or a folder) at its ``cue_source``, ``cue_form``, ``strength`` and
     ``ddim_steps``, rounded to float16 as the training cache stored it."""
-    from .models.dfg import DeFakeFaceGenerator, anomalous_cue
+    from .models.dfg import DeFakeFaceGenerator, anomalous_cue, cue_reference
 
     source, name = parameters["cue_source"], parameters["dfg"]
     if source == "zero":
@@ -204,12 +201,7 @@ def oanet_cue(parameters: dict) -> "Callable[[torch.Tensor], torch.Tensor]":
                                 "to compute each face's cue")
 
     def cue(images: torch.Tensor) -> torch.Tensor:
-        if source == "input":
-            x_hat = torch.zeros_like(images)
-        elif source == "autoencoder":
-            x_hat = dfg.decode(dfg.encode(images)).cpu()
-        else:
-            x_hat = dfg.reconstruct(images, strength=parameters["strength"], steps=parameters["ddim_steps"])
+        x_hat = cue_reference(dfg, images, source, strength=parameters["strength"], steps=parameters["ddim_steps"])
         return anomalous_cue(images, x_hat, parameters["cue_form"]).half().float()
 
     return cue

@@ -435,11 +435,23 @@ def benchmark_cues(dfg: DeFakeFaceGenerator, benchmark: "Benchmark", source: str
     images = to_model_range(benchmark.frames[:, 0])
     if source == "zero":
         return np.zeros(images.shape, np.float16)
-    if source == "autoencoder":
-        x_hat = torch.cat([dfg.decode(dfg.encode(images[i:i + 256])).cpu() for i in range(0, len(images), 256)])
-    elif source == "input":
-        x_hat = torch.zeros_like(images)
-    else:
+    if source == "dfg":  # the reconstructions are cached on disk
         x_hat = torch.from_numpy(benchmark_reconstructions(dfg, benchmark, strength, steps, conditioned, seed, cache,
                                                            progress).astype(np.float32))
+    else:
+        x_hat = cue_reference(dfg, images, source)
     return anomalous_cue(images, x_hat, form).numpy().astype(np.float16)
+
+
+def cue_reference(dfg: DeFakeFaceGenerator, images: torch.Tensor, source: str = "dfg",
+                  **reconstruct_options: Any) -> torch.Tensor:
+    """x̂, what a cue of ``source`` (`CUE_SOURCES` but "zero") subtracts from images (B, 3, H, W) in [-1, 1]:
+    the DFG's reconstruction (``reconstruct_options`` as `DeFakeFaceGenerator.reconstruct`'s), its autoencoder's
+    D(E(x)), or zeros ("input": the image itself)."""
+    if source == "dfg":
+        return dfg.reconstruct(images, **reconstruct_options)
+    if source == "autoencoder":
+        return torch.cat([dfg.decode(dfg.encode(images[i:i + 256])).cpu() for i in range(0, len(images), 256)])
+    if source == "input":
+        return torch.zeros_like(images)
+    raise ValueError(f"a cue reference comes from 'dfg', 'autoencoder' or 'input', got {source!r}")
