@@ -1,10 +1,11 @@
-"""The faslearn command line: prepare a dataset, train, evaluate, predict, export.
+"""The faslearn command line: prepare a dataset, train, evaluate, predict, export, benchmark.
 
     faslearn prepare oulu_npu /data/OULU-NPU --protocol 1 --size 256
     faslearn train notebooks/training/configs/oulu_npu_protocol1.yaml --set epochs=1
     faslearn evaluate runs/cdcn-oulu oulu_npu /data/OULU-NPU --protocol 1 --json metrics.json
     faslearn predict runs/cdcn-oulu selfie.jpg --draw annotated/
     faslearn export runs/cdcn-oulu cdcn.onnx --check
+    faslearn benchmark dg_sweep oanet_sweep runs/my-vit --csv table.csv
 
 A *run* is the output_dir of a finished train_cdcn.ipynb run (results.json + model.safetensors), or
 cdcn_night_leave_one_out, the course's shipped CDCN with its dev threshold:
@@ -40,6 +41,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
     return value
 
 
@@ -411,6 +423,44 @@ def train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return sweeps.run(args, parser)
 
 
+def benchmark(args: argparse.Namespace) -> int:
+    from .experiments import benchmark as benchmark_table
+    from .experiments import benchmark_text, merge_sweeps, read_sweep
+
+    for option, path in (("--json", args.json), ("--csv", args.csv)):  # before the work, not after it
+        if path is not None:
+            output_file(path, option, args.overwrite)
+    sweep = merge_sweeps([read_sweep(source) for source in args.runs])
+    if args.target:
+        sweep["runs"] = {n: r for n, r in sweep["runs"].items() if r["parameters"].get("target") in args.target}
+    protocols = {r["parameters"].get("protocol") for r in sweep["runs"].values()}
+    if not sweep["runs"]:
+        raise ValueError("no runs to compare" + (f" on target(s) {', '.join(args.target)}" if args.target else ""))
+    if len(protocols) > 1:
+        sweep["runs"] = {n: r for n, r in sweep["runs"].items() if r["parameters"].get("protocol") == args.protocol}
+        if not sweep["runs"]:
+            raise ValueError(f"the runs mix protocols {sorted(map(str, protocols))}; none is {args.protocol!r} "
+                             "(choose one with --protocol)")
+    table = benchmark_table(sweep, n_boot=args.bootstrap)
+    table.sort(key=lambda entry: entry["hter"])
+    print(f"{len(sweep['runs'])} runs; HTER at each run's dev EER threshold, mean over targets ± sd over seeds; "
+          "legacy: at the target's own EER threshold (optimistic)")
+    print(benchmark_text(table))
+    flat = [{k: v for k, v in entry.items() if k != "targets"} | {f"hter_{t}": v for t, v in entry["targets"].items()}
+            for entry in table]
+    if args.json:
+        write_output(args.json, lambda p: p.write_text(json.dumps(table, indent=1)), "--json")
+    if args.csv:
+        def write_csv(path: Path) -> None:
+            columns = list(dict.fromkeys(k for row in flat for k in row))
+            with open(path, "w", newline="") as file:
+                writer = csv.DictWriter(file, columns)
+                writer.writeheader()
+                writer.writerows(flat)
+        write_output(args.csv, write_csv, "--csv")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="faslearn", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -463,13 +513,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     sub.add_argument("--tolerance", type=positive_float, default=1e-4,
                      help="largest difference --check accepts (default 1e-4)")
+
+    sub = commands.add_parser("benchmark", help="compare finished runs side by side (the course's Table I)",
+                              description="One row per method (network and objective): test HTER per target and "
+                                          "its mean at each run's dev EER threshold, ± sd over seeds, a bootstrap "
+                                          "interval over identities, ACER, AUC and the legacy test-EER HTER.")
+    sub.add_argument("runs", nargs="+", help="run folders (a training notebook's output_dir), collected sweep "
+                                             "JSON files, or shipped results (e.g. dg_sweep, oanet_sweep)")
+    sub.add_argument("--protocol", default="leave_one_out", choices=("leave_one_out", "intra"),
+                     help="which runs to compare when they mix protocols (default leave_one_out)")
+    sub.add_argument("--target", action="append", help="only runs on this target domain (repeatable)")
+    sub.add_argument("--bootstrap", type=non_negative_int, default=200,
+                     help="bootstrap replicates of the interval (default 200; 0: none)")
+    sub.add_argument("--json", type=file_path, help="also write the table to this JSON file")
+    sub.add_argument("--csv", type=file_path, help="also write the table to this CSV file")
+    sub.add_argument("--overwrite", action="store_true", help="replace existing --json / --csv files")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    commands = {"prepare": prepare, "evaluate": evaluate, "predict": predict, "export": export}
+    commands = {"prepare": prepare, "evaluate": evaluate, "predict": predict, "export": export, "benchmark": benchmark}
     try:
         return train(args, parser) if args.command == "train" else commands[args.command](args)
     except (OSError, ValueError, ImportError) as error:  # DatasetError and NoFaceError are ValueErrors

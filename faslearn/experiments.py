@@ -12,6 +12,8 @@ the same statistics separate as well anywhere else in the crop: a print or a scr
 the whole crop, so its ring shows the medium itself. The control, the ring one width further in
 (``inset=1``), tells the two apart.
 """
+import json
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -19,7 +21,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
 from .data import ATTACKS, Benchmark
-from .metrics import bootstrap_ci, bpcer_at_apcer, evaluate, pad_metrics
+from .metrics import bootstrap_ci, bpcer_at_apcer, eer, evaluate, pad_metrics
 
 PROTOCOL_LABELS = {"intra": "intra-domain", "leave_one_out": "leave-one-domain-out",
                    "unseen_attack": "unseen attack species"}
@@ -141,7 +143,8 @@ def paired_gap(sweep: dict, rows_a: list[dict], rows_b: list[dict], key: str = "
     bootstrap interval over test identities.
 
     ``rows_a`` and ``rows_b`` are `sweep_metrics` rows (any seeds and targets). The mean is over all of a
-    configuration's runs, each at its own dev threshold. Every run of A and of B scored the test presentations
+    configuration's runs, each at its own dev threshold; with ``rows_a`` empty the result is B's own mean and its
+    interval. Every run of A and of B scored the test presentations
     of its ``frames`` key; the bootstrap draws identities from all those keys together (each person belongs to
     one domain) and both configurations are scored on the same draw, so what is shared cancels.
     Returns {"gap", "low", "high", "n_a", "n_b"}.
@@ -164,6 +167,8 @@ def paired_gap(sweep: dict, rows_a: list[dict], rows_b: list[dict], key: str = "
         return out
 
     def mean_metric(rows, scores, labels, pai, frame_key):
+        if not rows:  # no A: the "gap" is B's own mean, and the interval B's
+            return 0.0
         return np.mean([pad_metrics(scores[frame_key == keys.index(row["frames"]), j],
                                     labels[frame_key == keys.index(row["frames"])], row["threshold"],
                                     pai[frame_key == keys.index(row["frames"])])[key]
@@ -176,3 +181,153 @@ def paired_gap(sweep: dict, rows_a: list[dict], rows_b: list[dict], key: str = "
     arrays = (stack(rows_a), stack(rows_b), np.asarray(labels), np.asarray(pai), frame_key)
     low, high = bootstrap_ci(gap, np.asarray(people), *arrays, n_boot=n_boot, seed=seed)
     return {"gap": float(gap(*arrays)), "low": low, "high": high, "n_a": len(rows_a), "n_b": len(rows_b)}
+
+
+# The course's benchmark: every trained run side by side on the same leave-one-domain-out splits (AG-FAS's
+# Table I in miniature). Runs come as collected sweeps ({"splits", "runs"}, scripts/run_sweep.py) or as run
+# folders; `benchmark` groups them by method and prints one row per method.
+
+
+def run_as_sweep(folder: str | Path) -> dict:
+    """A finished training run's folder (its ``results.json``) as a one-run sweep, like a collected sweep."""
+    from .runs import read_results
+    from .sweeps import frames_key
+
+    folder = Path(folder)
+    path = folder / "results.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no results.json in {folder}: expected the output_dir of a finished "
+                                "train_oanet.ipynb or train_cdcn.ipynb run, or a collected sweep's JSON file")
+    result = read_results(path)
+    if "splits" not in result:
+        raise ValueError(f"{path} holds no dev and test scores (splits): not a classifier's run")
+    parameters = result["parameters"]
+    key = frames_key(parameters)
+    splits = {split: {k: data[k] for k in ("labels", "pai", "video")} for split, data in result["splits"].items()}
+    run = {"parameters": parameters, "frames": key, "history": result.get("history", []),
+           "scores": {split: data["scores"] for split, data in result["splits"].items()}}
+    return {"splits": {key: splits}, "runs": {str(folder): run}}
+
+
+def read_sweep(source: str | Path) -> dict:
+    """A collected sweep by shipped name (`faslearn.pretrained`), a collected sweep's JSON file, or a run folder."""
+    from . import pretrained
+
+    if isinstance(source, str) and source in pretrained.REGISTRY and not Path(source).exists():
+        return pretrained.load_results(source)
+    path = Path(source)
+    if path.is_dir():
+        return run_as_sweep(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{source}: expected a run folder, a collected sweep's .json file or a shipped "
+                                f"results name ({', '.join(n for n in pretrained.REGISTRY if n.endswith('sweep'))})")
+    try:
+        sweep = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is not a collected sweep (JSON): {' '.join(str(error).split())}") from None
+    if not isinstance(sweep, dict) or not isinstance(sweep.get("runs"), dict) or not isinstance(sweep.get("splits"),
+                                                                                                 dict):
+        raise ValueError(f"{path} is not a collected sweep: expected a JSON object with 'splits' and 'runs'")
+    return sweep
+
+
+def merge_sweeps(sweeps: list[dict]) -> dict:
+    """Several sweeps as one: their runs together; a frames key two sweeps share must name the same frames."""
+    merged = {"splits": {}, "runs": {}}
+    for sweep in sweeps:
+        for key, splits in sweep["splits"].items():
+            known = merged["splits"].setdefault(key, splits)
+            if any(known.get(s, {}).get("labels") != splits[s]["labels"] for s in splits if s in known):
+                raise ValueError(f"two sweeps scored different {key} frames (was the benchmark re-rendered?)")
+            merged["splits"][key] = {**splits, **known}
+        for name, run in sweep["runs"].items():
+            if name in merged["runs"]:
+                raise ValueError(f"run {name!r} appears in two sweeps")
+            merged["runs"][name] = run
+    return merged
+
+
+def method_name(parameters: dict) -> str:
+    """A run's row in the benchmark: its network and objective, e.g. "ViT", "ViT + SSDG", "OA-Net + SSDG"."""
+    if "variant" in parameters:  # train_oanet.ipynb
+        network = {"only_image": "ViT", "only_residual": "ViT on the cue", "dual_branch": "dual-branch",
+                   "oanet": "OA-Net", "resnet18": "ResNet-18"}.get(parameters["variant"], parameters["variant"])
+        if parameters["variant"] not in ("only_image", "resnet18"):
+            if parameters.get("cue_source", "dfg") != "dfg":
+                network += f" ({parameters['cue_source']} cue)"
+            elif parameters.get("cue_form", "residual") != "residual":
+                network += f" ({parameters['cue_form']} cue)"
+        objective = parameters.get("objective", "erm")
+        return network if objective == "erm" else f"{network} + {objective.upper()}"
+    if "branch" in parameters:  # train_two_stream.ipynb
+        return f"two-stream {parameters['branch']}"
+    return {"cdcn": "CDCN (depth)", "cdcn_binary": "CDCN binary", "multitask": "CDCN multi-task",
+            "resnet18": "ResNet-18"}.get(parameters.get("model"), str(parameters.get("model")))
+
+
+def _legacy_best(run: dict) -> float | None:
+    """The legacy protocol's number: the lowest test EER over the run's epochs (threshold and checkpoint on test)."""
+    values = [record["test_eer"] for record in run.get("history", []) if "test_eer" in record]
+    return min(values) if values else None
+
+
+def benchmark(sweep: dict, method: Callable[[dict], str] = method_name, n_boot: int = 200,
+              seed: int = 0) -> list[dict]:
+    """AG-FAS's Table I in miniature: one row per method, over every target and seed it was run on.
+
+    Each run is scored at the EER threshold of its own sources' dev scores (`metrics.evaluate`). A method's
+    ``hter``, ``acer`` and ``auc`` are means over its targets; ``*_sd`` is the spread over seeds of that mean
+    (each seed's runs averaged over targets); ``low``/``high`` is a 95 % bootstrap interval of the mean HTER over
+    test identities; ``targets`` maps each target to its mean HTER over seeds. ``legacy_hter`` is the same runs'
+    HTER at each target's own test EER threshold (the protocol of SSDG, FLIP and AG-FAS's code: optimistic) and
+    ``legacy_best`` also picks each run's best epoch on the test data (where the run's history kept the test EER).
+
+    Args:
+        sweep: collected runs (`read_sweep`, `merge_sweeps`).
+        method: parameters → the method's name (default `method_name`).
+        n_boot: bootstrap replicates of the interval (0: none).
+        seed: the bootstrap's seed.
+    """
+    rows = sweep_metrics(sweep)
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(method(row), []).append(row)
+    table = []
+    for name, members in groups.items():
+        by_seed: dict[int, list[dict]] = {}
+        for row in members:
+            by_seed.setdefault(row.get("seed", 0), []).append(row)
+        entry = {"method": name, "runs": len(members), "seeds": len(by_seed),
+                 "targets": {t: float(np.mean([r["hter"] for r in members if r["target"] == t]))
+                             for t in dict.fromkeys(r["target"] for r in members)}}
+        for key in ("hter", "acer", "auc"):
+            per_seed = [np.mean([r[key] for r in runs]) for runs in by_seed.values()]
+            entry[key], entry[f"{key}_sd"] = float(np.mean(per_seed)), float(np.std(per_seed, ddof=1)) \
+                if len(per_seed) > 1 else 0.0
+        legacy = []
+        for row in members:
+            test = sweep["splits"][row["frames"]]["test"]
+            legacy.append(pad_metrics(row["test_scores"], test["labels"],
+                                      eer(row["test_scores"], test["labels"])[1], test["pai"])["hter"])
+        entry["legacy_hter"] = float(np.mean(legacy))
+        best = [_legacy_best(sweep["runs"][row["name"]]) for row in members]
+        entry["legacy_best"] = float(np.mean(best)) if all(b is not None for b in best) else None
+        if n_boot:
+            interval = paired_gap(sweep, [], members, n_boot=n_boot, seed=seed)
+            entry["low"], entry["high"] = interval["low"] / 100, interval["high"] / 100
+        table.append(entry)
+    return table
+
+
+def benchmark_text(table: list[dict], targets: list[str] | None = None) -> str:
+    """`benchmark`'s rows as a fixed-width text table, in %."""
+    targets = targets or list(dict.fromkeys(t for entry in table for t in entry["targets"]))
+    header = (f"{'method':<26}" + "".join(f"{t:>9}" for t in targets)
+              + f"{'HTER':>15}{'95% CI':>14}{'ACER':>8}{'AUC':>7}{'legacy':>8}{'seeds':>6}")
+    lines = [header, "-" * len(header)]
+    for e in table:
+        cells = "".join(f"{100 * e['targets'][t]:>9.1f}" if t in e["targets"] else f"{'':>9}" for t in targets)
+        interval = f"{100 * e['low']:.1f}–{100 * e['high']:.1f}" if "low" in e else ""
+        lines.append(f"{e['method']:<26}{cells}{100 * e['hter']:>9.1f} ± {100 * e['hter_sd']:<3.1f}{interval:>14}"
+                     f"{100 * e['acer']:>8.1f}{e['auc']:>7.3f}{100 * e['legacy_hter']:>8.1f}{e['seeds']:>6}")
+    return "\n".join(lines)

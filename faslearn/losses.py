@@ -139,3 +139,82 @@ def _multitask_score(outputs, batch):
 BINARY = Objective(_binary_loss, _binary_score)  # one logit per image: BCE, the logit is the score
 DEPTH = Objective(_depth_loss, _depth_score)  # a depth map per image: depth_loss, its mean is the score
 MULTITASK = Objective(_multitask_loss, _multitask_score)  # MultiTaskNet: multitask_loss, scored by its logit
+
+
+# Domain generalisation (faslearn.models.dg): SSDG and domain-adversarial training. In training mode a
+# `DomainGeneralised` model returns {"logit", "feature", "domain_logit"}; in evaluation mode the logit alone,
+# which is then scored and (on dev) charged the classification loss only.
+
+
+def asymmetric_triplet_loss(features: torch.Tensor, label: torch.Tensor, domain: torch.Tensor,
+                            margin: float = 0.1) -> torch.Tensor:
+    """SSDG's asymmetric triplet loss: batch-all triplets over labels in which every bona fide face shares
+    one label and each source domain's attacks get a label of their own.
+
+    For every anchor a, positive p (same label, p ≠ a) and negative n (another label), the term is
+    max(0, ‖f_a − f_p‖ − ‖f_a − f_n‖ + margin); the loss is the mean over the terms that are positive
+    (0 when none is). Bona fide faces of all sources are pulled together; attacks are pushed away from
+    them and from the other sources' attacks, so the attack side is left free to spread.
+
+    Args:
+        features: (B, D), normalised (`faslearn.models.dg.normalise_features`).
+        label: (B,), 1 = bona fide.
+        domain: (B,), each sample's source domain index.
+        margin: the triplet margin (SSDG: 0.1).
+    """
+    classes = torch.where(label.bool(), torch.zeros_like(domain), 1 + domain)
+    distance = torch.cdist(features, features)  # (B, B) Euclidean
+    same = classes[:, None] == classes[None, :]
+    positive = same & ~torch.eye(len(classes), dtype=torch.bool, device=features.device)
+    negative = ~same
+    terms = distance[:, :, None] - distance[:, None, :] + margin  # [a, p, n]
+    valid = positive[:, :, None] & negative[:, None, :]
+    hard = terms[valid].clamp_min(0)
+    hard = hard[hard > 1e-16]
+    return hard.mean() if len(hard) else features.sum() * 0
+
+
+def _logit(outputs):
+    return outputs["logit"] if isinstance(outputs, dict) else _one_per_sample(outputs)
+
+
+def _classification_loss(outputs, batch):
+    return F.binary_cross_entropy_with_logits(_logit(outputs), batch["label"].float())
+
+
+def _logit_score(outputs, batch):
+    return _logit(outputs)
+
+
+def ssdg_objective(lambda_triplet: float = 2.0, lambda_adversarial: float = 0.1, margin: float = 0.1) -> Objective:
+    """SSDG: L = CE + λ_triplet · asymmetric triplet + λ_adversarial · CE(domain of the bona fide faces only).
+
+    The defaults are the official SSDG config's (``lambda_triplet = 2``, ``lambda_adreal = 0.1``); AG-FAS trains
+    OA-Net with 1 and 0.5. The domain discriminator sits behind the model's gradient reversal layer, so
+    minimising its loss here trains the discriminator and, reversed, the features against it."""
+    def loss(outputs, batch):
+        if not isinstance(outputs, dict):  # evaluation mode: the classifier alone
+            return _classification_loss(outputs, batch)
+        label, domain = batch["label"], batch["domain_index"]
+        total = _classification_loss(outputs, batch)
+        if lambda_triplet:
+            total = total + lambda_triplet * asymmetric_triplet_loss(outputs["feature"], label, domain, margin)
+        bona_fide = label.bool()
+        if lambda_adversarial and bona_fide.any():
+            total = total + lambda_adversarial * F.cross_entropy(outputs["domain_logit"][bona_fide], domain[bona_fide])
+        return total
+    return Objective(loss, _logit_score)
+
+
+def dann_objective(lambda_adversarial: float = 0.1) -> Objective:
+    """Domain-adversarial training on every sample: L = CE + λ_adversarial · CE(domain of every face)."""
+    def loss(outputs, batch):
+        total = _classification_loss(outputs, batch)
+        if isinstance(outputs, dict) and lambda_adversarial:
+            total = total + lambda_adversarial * F.cross_entropy(outputs["domain_logit"], batch["domain_index"])
+        return total
+    return Objective(loss, _logit_score)
+
+
+SSDG = ssdg_objective()  # the official SSDG weights
+DANN = dann_objective()

@@ -13,7 +13,8 @@
     scores = run.score(faces)              # uint8 (N, S, S, 3) RGB crops -> (N,) scores
     accepted = scores >= run.threshold     # the dev EER threshold of the run
 
-A train_oanet.ipynb run (OA-Net, the dual-branch network or a ViT on the cue) computes each face's anomalous cue
+A train_oanet.ipynb run (a ViT, a ResNet-18, OA-Net, the dual-branch network or a ViT on the cue, trained plainly
+or with SSDG's or the domain-adversarial objective) that reads a cue computes each face's anomalous cue
 with the run's De-fake Face Generator before scoring it, at the strength and form it was trained with: a few
 milliseconds to a few tens per face (BENCHMARKS.md, "OA-Net").
 
@@ -165,6 +166,13 @@ def _read_oanet_results(results: dict, parameters: dict, invalid) -> dict:
 
     if parameters["variant"] not in VARIANTS:
         raise invalid(f"parameters.variant is {parameters['variant']!r}, expected one of {list(VARIANTS)}")
+    from .models.dg import OBJECTIVES
+
+    if parameters.get("objective", "erm") not in OBJECTIVES:
+        raise invalid(f"parameters.objective is {parameters.get('objective')!r}, expected one of {list(OBJECTIVES)}")
+    domains = results.get("model_settings", {}).get("num_domains", 4)
+    if isinstance(domains, bool) or not isinstance(domains, int) or not 2 <= domains <= 64:
+        raise invalid(f"model_settings.num_domains is {domains!r}, expected a whole number from 2 to 64")
     for name in OANET_SETTINGS + ("ddim_steps",):
         value = parameters.get(name)
         if name == "stem":
@@ -175,6 +183,13 @@ def _read_oanet_results(results: dict, parameters: dict, invalid) -> dict:
     if parameters.get("cue_source") not in CUE_SOURCES or parameters.get("cue_form") not in CUE_FORMS:
         raise invalid(f"parameters.cue_source/cue_form are {parameters.get('cue_source')!r}/"
                       f"{parameters.get('cue_form')!r}, expected one of {list(CUE_SOURCES)} / {list(CUE_FORMS)}")
+    if parameters.get("cue_encoder", "cnn") not in ("cnn", "resnet18"):
+        raise invalid(f"parameters.cue_encoder is {parameters.get('cue_encoder')!r}, expected 'cnn' or 'resnet18'")
+    if parameters.get("vit_style", "course") not in ("course", "clip"):
+        raise invalid(f"parameters.vit_style is {parameters.get('vit_style')!r}, expected 'course' or 'clip'")
+    ratio = parameters.get("mlp_ratio", 2.0)
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio <= 64:
+        raise invalid(f"parameters.mlp_ratio is {ratio!r}, expected a number in (0, 64]")
     strength = parameters.get("strength")
     if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0 < strength <= 1:
         raise invalid(f"parameters.strength is {strength!r}, expected a number in (0, 1]")
@@ -224,10 +239,18 @@ def load_run(folder: str | Path) -> Run:
     results = read_results(results_file)
     parameters = results["parameters"]
     if "variant" in parameters:  # a train_oanet.ipynb run: the network of its variant, and its cue
+        from .models.dg import network_name
         from .models.oanet import VARIANTS
 
-        name, inputs = VARIANTS[parameters["variant"]]
+        name, inputs = network_name(parameters["variant"], parameters.get("objective", "erm")), \
+            VARIANTS[parameters["variant"]][1]
         settings = {k: parameters[k] for k in OANET_SETTINGS if k in model_entry(name).settings}
+        # settings added later (the CLIP layout, the MLP ratio, OA-Net's cue encoder): older runs used the defaults
+        later = {"style": parameters.get("vit_style", "course"), "mlp_ratio": parameters.get("mlp_ratio", 2.0),
+                 "cue_encoder": parameters.get("cue_encoder", "cnn")}
+        settings |= {k: v for k, v in later.items() if k in model_entry(name).settings}
+        if "num_domains" in model_entry(name).settings:  # a domain discriminator's outputs, as trained
+            settings["num_domains"] = results.get("model_settings", {}).get("num_domains", 4)
         model = create_model(name, **settings)
         load_weights(model, weights_file)
         return Run(folder, parameters, model.eval(), model_entry(name).objective, parameters["image_size"],

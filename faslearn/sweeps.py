@@ -256,6 +256,8 @@ def _protocol_name(protocol) -> str:
 def frames_key(p: dict) -> str:
     """The dev and test frames a run scores: e.g. leave_one_out-night (oulu_npu-1 for other data)."""
     if p.get("dataset", "faslearn") == "faslearn":
+        if p.get("sources"):  # limited sources: another dev split
+            return f"{p['protocol']}-{p['sources'].replace(',', '+')}-{p['target']}"
         return f"{p['protocol']}-{p['target']}"
     return f"{p['dataset']}-{_protocol_name(p['protocol'])}"
 

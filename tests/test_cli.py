@@ -527,3 +527,52 @@ def test_an_oanet_run_scores_faces_through_its_cue_and_exports(tmp_path, capsys)
     (tmp_path / "run" / "results.json").write_text(json.dumps(results))
     with pytest.raises(ValueError, match="is not a valid faslearn run: parameters.variant is 'triple_branch'"):
         fl.runs.load_run(tmp_path / "run")
+
+
+@pytest.mark.papermill
+def test_a_domain_generalised_run_with_limited_sources_and_pool_faces_joins_the_benchmark(tmp_path, capsys):
+    """train_oanet.ipynb with SSDG, two source domains and the bona fide pool's faces added; the run is rebuilt
+    from results.json (discriminator and all), scores its test faces as stored, and `faslearn benchmark` tables it."""
+    run_papermill(REPO / "notebooks" / "training" / "train_oanet.ipynb",
+                  {"variant": "only_image", "objective": "ssdg", "sources": "studio+office", "pool_faces": True,
+                   "pool_identities": 4, "identities_per_domain": 5, "epochs": 1, "width": 32, "depth": 1,
+                   "heads": 2, "cpu_threads": 1, "output_dir": str(tmp_path / "run")}, tmp_path)
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["model_settings"]["num_domains"] == 5  # four domains and the pool
+    run = fl.runs.load_run(tmp_path / "run")
+    assert isinstance(run.model, fl.models.DomainGeneralised) and run.threshold == results["metrics"]["threshold"]
+    bench = fl.data.make_benchmark(identities_per_domain=5, progress=False)
+    rows = bench.protocol("leave_one_out", "night", sources=["studio", "office"])
+    assert len(results["splits"]["dev"]["labels"]) == len(rows["dev"])  # the dev faces of the two sources only
+    np.testing.assert_allclose(run.score(bench.frames[rows["test"], 0]), results["splits"]["test"]["scores"],
+                               atol=1e-5)
+    capsys.readouterr()
+    assert main(["benchmark", str(tmp_path / "run"), "--bootstrap", "10", "--csv", str(tmp_path / "t.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "ViT + SSDG" in out and "night" in out
+    assert (tmp_path / "t.csv").read_text().startswith("method,runs,seeds,hter,")
+
+
+@pytest.mark.papermill
+def test_train_oanet_fine_tunes_a_local_clip_vit_with_ssdg_on_a_cross_dataset_protocol(tmp_path):
+    """FLIP-style in miniature: a CLIP visual tower read from a local file (written here), fine-tuned with SSDG on
+    CASIA-FASD, tested on Replay-Attack; the run rebuilds with its CLIP layers and scores as stored."""
+    from safetensors.torch import save_file
+    from test_oanet import clip_visual_state
+
+    save_file(clip_visual_state(width=32, layers=1, patch=16, image=32), tmp_path / "clip.safetensors")
+    roots = {"C": make_tree("casia_fasd", tmp_path / "CASIA-FASD"),
+             "I": make_tree("replay_attack", tmp_path / "replay")}
+    run_papermill(REPO / "notebooks" / "training" / "train_oanet.ipynb",
+                  {"variant": "only_image", "objective": "ssdg", "dataset": "cross_dataset", "protocol": "C->I",
+                   "data_root": ",".join(f"{k}={v}" for k, v in roots.items()), "image_size": 32, "patch_size": 16,
+                   "width": 32, "depth": 1, "heads": 2, "mlp_ratio": 4.0, "stem": "patch", "vit_style": "clip",
+                   "pretrained_vit": str(tmp_path / "clip.safetensors"), "batch_size": 4, "epochs": 1,
+                   "cpu_threads": 1, "crop_cache": str(tmp_path / "crops"), "output_dir": str(tmp_path / "run")},
+                  tmp_path)
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert set(results["splits"]["test"]["pai"]) == {"bona_fide", "print", "mobile", "highdef"}  # Replay-Attack
+    assert results["model_settings"]["num_domains"] == 2 and results["model_settings"]["style"] == "clip"
+    run = fl.runs.load_run(tmp_path / "run")
+    assert isinstance(run.model.backbone.pre_norm, torch.nn.LayerNorm)  # CLIP's ln_pre came back
+    assert np.isfinite(run.score(np.zeros((2, 32, 32, 3), np.uint8))).all()

@@ -8,7 +8,7 @@ from safetensors.torch import save_file
 from torchvision.models import VisionTransformer
 
 from faslearn.data import FlipShift, FrameDataset, make_benchmark
-from faslearn.models import DualBranch, OANet, ViT, create_model, load_vit_weights, model_entry
+from faslearn.models import DualBranch, OANet, ViT, create_model, load_clip_weights, load_vit_weights, model_entry
 from faslearn.models.dfg import CUE_FORMS, anomalous_cue, standardise, to_model_range
 from faslearn.models.oanet import Attention
 
@@ -103,6 +103,71 @@ def test_torchvision_vit_weights_load_from_a_local_file_and_compute_the_same(tmp
                          tmp_path / "vit.safetensors")
     with pytest.raises(FileNotFoundError, match="no safetensors ViT weights file"):
         load_vit_weights(oanet.vit, tmp_path / "missing.safetensors")
+
+
+def clip_visual_state(width=32, layers=2, patch=16, image=32, seed=0):
+    """A random state dict in OpenAI CLIP's visual-tower layout (the keys of ``clip.model.VisionTransformer``)."""
+    g = torch.Generator().manual_seed(seed)
+
+    def r(*shape, scale=0.2):
+        return torch.randn(*shape, generator=g) * scale
+
+    state = {"visual.conv1.weight": r(width, 3, patch, patch), "visual.class_embedding": r(width),
+             "visual.positional_embedding": r((image // patch) ** 2 + 1, width),
+             "visual.ln_pre.weight": 1 + r(width), "visual.ln_pre.bias": r(width),
+             "visual.ln_post.weight": 1 + r(width), "visual.ln_post.bias": r(width), "visual.proj": r(width, 16)}
+    for i in range(layers):
+        block = f"visual.transformer.resblocks.{i}."
+        state |= {block + "attn.in_proj_weight": r(3 * width, width), block + "attn.in_proj_bias": r(3 * width),
+                  block + "attn.out_proj.weight": r(width, width), block + "attn.out_proj.bias": r(width),
+                  block + "ln_1.weight": 1 + r(width), block + "ln_1.bias": r(width),
+                  block + "ln_2.weight": 1 + r(width), block + "ln_2.bias": r(width),
+                  block + "mlp.c_fc.weight": r(4 * width, width), block + "mlp.c_fc.bias": r(4 * width),
+                  block + "mlp.c_proj.weight": r(width, 4 * width), block + "mlp.c_proj.bias": r(width)}
+    state["transformer.resblocks.0.ln_1.weight"] = r(8)  # the text tower's keys are skipped
+    return state
+
+
+def clip_reference_cls(state, x, heads=2):
+    """CLIP's visual forward written from its layout (conv1, class token, ln_pre, pre-LN blocks with QuickGELU,
+    ln_post of the class token), independent of faslearn's ViT."""
+    v = {k[len("visual."):]: t for k, t in state.items() if k.startswith("visual.")}
+    width = v["class_embedding"].shape[0]
+    patch = v["conv1.weight"].shape[-1]
+    tokens = torch.nn.functional.conv2d(x, v["conv1.weight"], stride=patch).flatten(2).transpose(1, 2)
+    h = torch.cat([v["class_embedding"].expand(len(x), 1, -1), tokens], 1) + v["positional_embedding"]
+    h = torch.nn.functional.layer_norm(h, (width,), v["ln_pre.weight"], v["ln_pre.bias"])
+    for i in range(sum(k.endswith("attn.in_proj_weight") for k in v)):
+        b = f"transformer.resblocks.{i}."
+        attention = torch.nn.MultiheadAttention(width, heads, batch_first=True)
+        attention.load_state_dict({name: v[b + "attn." + name] for name in ("in_proj_weight", "in_proj_bias",
+                                                                              "out_proj.weight", "out_proj.bias")})
+        y = torch.nn.functional.layer_norm(h, (width,), v[b + "ln_1.weight"], v[b + "ln_1.bias"])
+        h = h + attention(y, y, y, need_weights=False)[0]
+        y = torch.nn.functional.layer_norm(h, (width,), v[b + "ln_2.weight"], v[b + "ln_2.bias"])
+        y = torch.nn.functional.linear(y, v[b + "mlp.c_fc.weight"], v[b + "mlp.c_fc.bias"])
+        y = y * torch.sigmoid(1.702 * y)  # QuickGELU
+        y = torch.nn.functional.linear(y, v[b + "mlp.c_proj.weight"], v[b + "mlp.c_proj.bias"])
+        h = h + y
+    return torch.nn.functional.layer_norm(h[:, 0], (width,), v["ln_post.weight"], v["ln_post.bias"])
+
+
+def test_clip_visual_weights_load_from_a_local_file_and_compute_clips_features(tmp_path):
+    state = clip_visual_state()
+    save_file(state, tmp_path / "clip.safetensors")
+    vit = ViT(image_size=32, patch_size=16, width=32, depth=2, heads=2, mlp_ratio=4.0, stem="patch", style="clip")
+    load_clip_weights(vit, tmp_path / "clip.safetensors")
+    x = batch(3, channels=3)
+    with torch.no_grad():
+        torch.testing.assert_close(vit.eval().features(x), clip_reference_cls(state, x), rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="build the ViT with style='clip' and stem='patch'"):
+        load_clip_weights(ViT(image_size=32, patch_size=16, width=32, depth=2, heads=2, stem="patch"),
+                          tmp_path / "clip.safetensors")
+    with pytest.raises(ValueError, match="does not fit this ViT"):
+        load_clip_weights(ViT(image_size=32, patch_size=16, width=32, depth=1, heads=2, mlp_ratio=4.0, stem="patch",
+                              style="clip"), tmp_path / "clip.safetensors")
+    with pytest.raises(FileNotFoundError, match="no safetensors CLIP weights file"):
+        load_clip_weights(vit, tmp_path / "missing.safetensors")
 
 
 def test_the_full_size_oanet_is_the_papers_shape():

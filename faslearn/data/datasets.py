@@ -17,7 +17,9 @@ from torch.utils.data import Dataset
 from .clips import PreparedClips
 
 if TYPE_CHECKING:
+    from .real.crops import CropSet
     from .world.benchmark import Benchmark
+    from .world.pool import Pool
 
 SPLITS = ("train", "dev", "test")
 
@@ -28,10 +30,18 @@ def to_tensor(frames: np.ndarray) -> torch.Tensor:
     return x.movedim(-1, -3)
 
 
-def _row_item(benchmark: Benchmark, row: int, frames) -> dict:
+def domain_names(benchmark: Benchmark | CropSet) -> tuple[str, ...]:
+    """The domains a ``domain_index`` counts: a benchmark's own (``config.domains``), else (real crops: one domain
+    per dataset) the sorted names its rows hold."""
+    names = getattr(getattr(benchmark, "config", None), "domains", None)
+    return tuple(names) if names is not None else tuple(sorted(set(np.asarray(benchmark.domain).tolist())))
+
+
+def _row_item(benchmark: Benchmark, row: int, frames, domains: tuple[str, ...]) -> dict:
     """Labels of one presentation (``frames``: one index or a slice), shared by both datasets."""
     b = benchmark
-    return dict(label=int(b.label[row]), pai=str(b.pai[row]), domain=str(b.domain[row]), video=str(b.video[row]),
+    return dict(label=int(b.label[row]), pai=str(b.pai[row]), domain=str(b.domain[row]),
+                domain_index=domains.index(str(b.domain[row])), video=str(b.video[row]),
                 identity=int(b.identity[row]), depth=torch.from_numpy(b.depth[row, frames].astype(np.float32)),
                 reflection=torch.from_numpy(b.reflection[row, frames].astype(np.float32)))
 
@@ -86,7 +96,8 @@ class FrameDataset(Dataset):
     """Single frames of some benchmark rows: every frame of every selected presentation.
 
     Items are dicts: ``image`` (3, S, S) in [-1, 1], ``label``, ``depth`` and ``reflection``
-    (1, M, M), ``pai``, ``domain``, ``video`` (for video-level scores), ``identity``.
+    (1, M, M), ``pai``, ``domain`` and its index in ``benchmark.config.domains`` (``domain_index``, what a
+    domain discriminator is trained to predict), ``video`` (for video-level scores), ``identity``.
     ``transform`` changes the image alone; ``augment`` (e.g. ``FlipShift()``) moves the image and
     its maps together, for training.
 
@@ -111,6 +122,7 @@ class FrameDataset(Dataset):
                 raise ValueError(f"a cue is computed for a presentation's first frame; this benchmark has "
                                  f"{self.num_frames} frames per presentation")
         self.cue, self.inputs = cue, inputs
+        self.domains = domain_names(benchmark)
 
     def __len__(self) -> int:
         return len(self.rows) * self.num_frames
@@ -123,7 +135,8 @@ class FrameDataset(Dataset):
         if self.inputs != "image":
             cue = torch.from_numpy(self.cue[row].astype(np.float32))
             image = cue if self.inputs == "cue" else torch.cat([image, cue])
-        item = dict(image=image, **_row_item(self.benchmark, row, slice(t, t + 1)))  # maps keep a channel axis
+        # the maps keep a channel axis
+        item = dict(image=image, **_row_item(self.benchmark, row, slice(t, t + 1), self.domains))
         if self.augment is not None:
             item["image"], item["depth"], item["reflection"] = self.augment(image, item["depth"], item["reflection"])
         return item
@@ -140,6 +153,7 @@ class ClipDataset(Dataset):
     def __init__(self, benchmark: Benchmark, rows: np.ndarray, transform: Callable | None = None,
                  prepared: PreparedClips | None = None):
         self.benchmark, self.rows, self.transform, self.prepared = benchmark, np.asarray(rows), transform, prepared
+        self.domains = domain_names(benchmark)
         if prepared is not None and len(prepared) != len(benchmark):
             raise ValueError(f"prepared clips ({len(prepared)}) do not belong to this benchmark "
                              f"({len(benchmark)} rows)")
@@ -153,8 +167,47 @@ class ClipDataset(Dataset):
         clip = to_tensor(frames)
         if self.transform is not None:
             clip = self.transform(clip)
-        item = dict(clip=clip, **_row_item(self.benchmark, row, slice(None)))
+        item = dict(clip=clip, **_row_item(self.benchmark, row, slice(None), self.domains))
         if self.prepared is not None and self.prepared.flow is not None:
             flow = torch.from_numpy(self.prepared.flow[row].astype(np.float32))  # (k, S, S, 2)
             item["flow"] = flow.permute(0, 3, 1, 2).flatten(0, 1)  # (2k, S, S): dx_1, dy_1, dx_2, ...
         return item
+
+
+class PoolDataset(Dataset):
+    """The bona fide pool's faces (`faslearn.data.make_pool`) as training items shaped like `FrameDataset`'s: extra
+    real faces added directly to a detector's training set (AG-FAS's Table III).
+
+    Each item is bona fide (``label`` 1, ``pai`` "bona_fide"), of domain "pool", whose ``domain_index`` is one past
+    the benchmark's domains (a domain discriminator sees the pool as a source of its own); its depth and
+    reflection maps are zeros of ``map_size`` (the pool has no depth labels: use it with a binary objective).
+    """
+
+    def __init__(self, pool: Pool, domain_index: int, map_size: int, augment: Callable | None = None):
+        self.pool, self.domain_index, self.map_size, self.augment = pool, domain_index, map_size, augment
+
+    def __len__(self) -> int:
+        return len(self.pool)
+
+    def __getitem__(self, index: int) -> dict:
+        image = to_tensor(self.pool.images[index])
+        maps = torch.zeros(1, self.map_size, self.map_size)
+        item = dict(image=image, label=1, pai="bona_fide", domain="pool", domain_index=self.domain_index,
+                    video=f"pool/{int(self.pool.identity[index])}/{index}", identity=int(self.pool.identity[index]),
+                    depth=maps, reflection=maps.clone())
+        if self.augment is not None:
+            item["image"], item["depth"], item["reflection"] = self.augment(image, item["depth"], item["reflection"])
+        return item
+
+
+def balanced_weights(labels: np.ndarray, extra: int) -> torch.Tensor:
+    """Sampling weights for a training set followed by ``extra`` additional bona fide faces, as AG-FAS balances its
+    Table III: attacks and bona fide faces 1 : 1 overall, and among the bona fide the original and the extra
+    faces 1 : 1. With ``labels`` (1 = bona fide) of the original items, each attack gets 1/2 ÷ #attacks, each
+    original bona fide 1/4 ÷ #bona fide, each extra face 1/4 ÷ ``extra`` (the weights sum to 1)."""
+    labels = np.asarray(labels)
+    real, fake = int((labels == 1).sum()), int((labels == 0).sum())
+    if not real or not fake or extra < 1:
+        raise ValueError(f"balancing needs attacks, bona fide faces and extra faces; got {fake}, {real}, {extra}")
+    weights = np.where(labels == 1, 0.25 / real, 0.5 / fake)
+    return torch.from_numpy(np.concatenate([weights, np.full(extra, 0.25 / extra)]))

@@ -43,9 +43,11 @@ from faslearn.models.registry import register_model
 from faslearn.utils import check_number
 
 CUE_CHANNELS = 3  # the residual x − x̂ has the image's channels
-# AG-FAS's Table V rows: what train_oanet.ipynb's ``variant`` builds (a registered model) and what it reads
+# AG-FAS's Table V rows and the course's CNN baseline: what train_oanet.ipynb's ``variant`` builds (a registered
+# model) and what it reads
 VARIANTS = {"only_image": ("vit", "image"), "only_residual": ("vit", "cue"),
-            "dual_branch": ("dual_branch", "image+cue"), "oanet": ("oanet", "image+cue")}
+            "dual_branch": ("dual_branch", "image+cue"), "oanet": ("oanet", "image+cue"),
+            "resnet18": ("resnet18", "image")}
 
 
 class Attention(nn.Module):
@@ -87,6 +89,13 @@ class Attention(nn.Module):
         return self.proj(out.transpose(1, 2).reshape(b, n, d))
 
 
+class QuickGELU(nn.Module):
+    """CLIP's approximation of GELU, x · σ(1.702 x)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(1.702 * x)
+
+
 class Block(nn.Module):
     """One pre-LN transformer layer: self-attention, [cross-attention to the cue,] MLP, each residual.
 
@@ -94,9 +103,11 @@ class Block(nn.Module):
         dim, heads: width and heads.
         mlp_ratio: the MLP's hidden width over ``dim``.
         cue_dim: width of the cue tokens; None builds a plain ViT layer (no cross-attention).
+        activation: the MLP's, "gelu" or "quick_gelu" (CLIP's x · σ(1.702 x)).
     """
 
-    def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0, cue_dim: int | None = None):
+    def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0, cue_dim: int | None = None,
+                 activation: str = "gelu"):
         super().__init__()
         self.norm1, self.attn = nn.LayerNorm(dim, eps=1e-6), Attention(dim, heads)
         if cue_dim is not None:
@@ -105,7 +116,8 @@ class Block(nn.Module):
         else:
             self.cross = None
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
-        self.mlp = nn.Sequential(nn.Linear(dim, int(dim * mlp_ratio)), nn.GELU(), nn.Linear(int(dim * mlp_ratio), dim))
+        act = nn.GELU() if activation == "gelu" else QuickGELU()
+        self.mlp = nn.Sequential(nn.Linear(dim, int(dim * mlp_ratio)), act, nn.Linear(int(dim * mlp_ratio), dim))
 
     def forward(self, x: torch.Tensor, cue: torch.Tensor | None = None) -> torch.Tensor:
         x = x + self.attn(self.norm1(x))
@@ -116,7 +128,8 @@ class Block(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
-@register_model("vit", BINARY, settings=("image_size", "patch_size", "width", "depth", "heads", "stem"))
+@register_model("vit", BINARY, settings=("image_size", "patch_size", "width", "depth", "heads", "stem", "mlp_ratio",
+                                          "style"))
 class ViT(nn.Module):
     """A Vision Transformer (Dosovitskiy et al., arXiv 2010.11929) with one bona fide logit.
 
@@ -132,11 +145,17 @@ class ViT(nn.Module):
             convolutions, then a 1×1 projection: the same tokens, which a ViT trained from scratch on little
             data learns far more easily; Xiao et al., "Early Convolutions Help Transformers See Better",
             arXiv 2106.14881).
+        style: "course" (pre-LN layers, GELU), or "clip": OpenAI CLIP's visual tower (Radford et al., arXiv
+            2103.00020), which also normalises the tokens before the first layer (``ln_pre``) and uses QuickGELU, so
+            that `load_clip_weights` can load a CLIP ViT-B/16 (FLIP's backbone) exactly.
     """
 
     def __init__(self, image_size: int = 64, patch_size: int = 8, width: int = 96, depth: int = 4, heads: int = 4,
-                 mlp_ratio: float = 2.0, in_channels: int = 3, cue_dim: int | None = None, stem: str = "conv"):
+                 mlp_ratio: float = 2.0, in_channels: int = 3, cue_dim: int | None = None, stem: str = "conv",
+                 style: str = "course"):
         super().__init__()
+        if style not in ("course", "clip"):
+            raise ValueError(f"style must be 'course' or 'clip', got {style!r}")
         for name, value in (("image_size", image_size), ("patch_size", patch_size), ("width", width),
                             ("depth", depth), ("heads", heads)):
             check_number(value, f"{name} (of a ViT)", 1, integer=True)
@@ -160,7 +179,9 @@ class ViT(nn.Module):
             raise ValueError(f"stem must be 'patch' or 'conv', got {stem!r}")
         self.cls_token = nn.Parameter(torch.zeros(1, 1, width))
         self.pos_embed = nn.Parameter(torch.randn(1, 1 + (image_size // patch_size) ** 2, width) * 0.02)
-        self.blocks = nn.ModuleList(Block(width, heads, mlp_ratio, cue_dim) for _ in range(depth))
+        self.pre_norm = nn.LayerNorm(width, eps=1e-5) if style == "clip" else nn.Identity()
+        self.blocks = nn.ModuleList(Block(width, heads, mlp_ratio, cue_dim, "quick_gelu" if style == "clip" else "gelu")
+                                    for _ in range(depth))
         self.norm = nn.LayerNorm(width, eps=1e-6)
         self.head = nn.Linear(width, 1)
 
@@ -169,7 +190,7 @@ class ViT(nn.Module):
         if x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
             raise ValueError(f"expected images of {self.image_size}×{self.image_size} px, got {tuple(x.shape[-2:])}")
         patches = self.patch_embed(x.contiguous()).flatten(2).transpose(1, 2)  # (B, N, width); one memory layout
-        return torch.cat([self.cls_token.expand(x.shape[0], -1, -1), patches], dim=1) + self.pos_embed
+        return self.pre_norm(torch.cat([self.cls_token.expand(x.shape[0], -1, -1), patches], dim=1) + self.pos_embed)
 
     def features(self, x: torch.Tensor, cue: torch.Tensor | None = None) -> torch.Tensor:
         h = self.tokens(x)
@@ -217,7 +238,8 @@ def _split(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return x[:, :3], x[:, 3:]
 
 
-@register_model("oanet", BINARY, settings=("image_size", "patch_size", "width", "depth", "heads", "cue_dim", "stem"),
+@register_model("oanet", BINARY, settings=("image_size", "patch_size", "width", "depth", "heads", "cue_dim", "stem",
+                                            "mlp_ratio", "cue_encoder"),
                 inputs="image+cue")
 class OANet(nn.Module):
     """OA-Net: a ViT whose every layer also attends to the cue's tokens (module docstring).
@@ -242,9 +264,13 @@ class OANet(nn.Module):
         """The paper's: ViT-B/16 (width 768, depth 12, 12 heads, MLP 3072) and a ResNet-18 cue encoder."""
         return cls(image_size, 16, 768, 12, 12, 4.0, cue_dim=512, cue_encoder="resnet18", stem="patch")
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The final CLS token (B, width) of the mainstem, which attended to the cue in every layer."""
         image, cue = _split(x)
-        return self.vit.head(self.vit.features(image, self.cue_encoder(cue))).squeeze(1)
+        return self.vit.features(image, self.cue_encoder(cue))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.vit.head(self.features(x)).squeeze(1)
 
     def record_attention(self, on: bool = True) -> None:
         for module in self.modules():
@@ -317,4 +343,56 @@ def load_vit_weights(vit: ViT, path: str | Path) -> None:
                and "norm_cross" not in k and not k.startswith("head.")]
     if missing:
         raise ValueError(f"{path} does not hold a whole ViT: missing {missing[:3]}")
+    vit.load_state_dict(mine, strict=False)
+
+
+def load_clip_weights(vit: ViT, path: str | Path) -> None:
+    """Load the visual tower of a local OpenAI-layout CLIP checkpoint (safetensors; keys ``visual.conv1.weight``,
+    ``visual.transformer.resblocks.N.attn.in_proj_weight``, ... with or without the ``visual.`` prefix; e.g. ViT-B/16,
+    converted once on a machine with the network) into ``vit``, built with ``style="clip"``, ``stem="patch"`` and
+    the checkpoint's sizes (ViT-B/16: image_size 224, patch_size 16, width 768, depth 12, heads 12, mlp_ratio 4).
+    CLIP's patch convolution has no bias (ours is set to zero); its projection to the text space (``proj``) is
+    left out: the classifier reads the normalised CLS token, as FLIP's does before its own projection."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no safetensors CLIP weights file at {path}")
+    if not isinstance(vit.pre_norm, nn.LayerNorm) or not isinstance(vit.patch_embed, nn.Conv2d):
+        raise ValueError("build the ViT with style='clip' and stem='patch' to load CLIP weights into it")
+    state, _ = read_safetensors(path, "CLIP weights file", "an OpenAI-layout CLIP state dict")
+    state = {k[len("visual."):] if k.startswith("visual.") else k: v for k, v in state.items()
+             if not k.startswith(("transformer.", "token_embedding", "ln_final", "text_projection", "logit_scale",
+                                  "positional_embedding")) or k.startswith("visual.")}
+    d = vit.pos_embed.shape[-1]
+    names = {"conv1.weight": "patch_embed.weight", "class_embedding": "cls_token", "positional_embedding": "pos_embed",
+             "ln_pre.weight": "pre_norm.weight", "ln_pre.bias": "pre_norm.bias", "ln_post.weight": "norm.weight",
+             "ln_post.bias": "norm.bias"}
+    mine = {"patch_embed.bias": torch.zeros(d)}
+    for key, value in state.items():
+        if key == "proj":
+            continue
+        if key.startswith("transformer.resblocks."):
+            layer, rest = key[len("transformer.resblocks."):].split(".", 1)
+            if rest.startswith("attn.in_proj_"):  # [W_q; W_k; W_v] → q and kv
+                kind = rest.rsplit("_", 1)[1]
+                mine[f"blocks.{layer}.attn.q.{kind}"] = value[:d]
+                mine[f"blocks.{layer}.attn.kv.{kind}"] = value[d:]
+                continue
+            rest = (rest.replace("attn.out_proj.", "attn.proj.").replace("ln_1.", "norm1.").replace("ln_2.", "norm2.")
+                    .replace("mlp.c_fc.", "mlp.0.").replace("mlp.c_proj.", "mlp.2."))
+            mine[f"blocks.{layer}.{rest}"] = value
+            continue
+        if key not in names:
+            raise ValueError(f"{path} is not a CLIP visual tower: unexpected key {key!r}")
+        mine[names[key]] = value.reshape(vit.state_dict()[names[key]].shape) if key in (
+            "class_embedding", "positional_embedding") and value.numel() == vit.state_dict()[names[key]].numel() \
+            else value
+    own = vit.state_dict()
+    wrong = [k for k, v in mine.items() if k not in own or own[k].shape != v.shape]
+    if wrong:
+        raise ValueError(f"{path} does not fit this ViT (patch {vit.patch_size}, {vit.image_size} px, width {d}, "
+                         f"{len(vit.blocks)} layers): unknown or mis-shaped {wrong[:3]}")
+    missing = [k for k in own if k not in mine and ".cross" not in k and "norm_cue" not in k
+               and "norm_cross" not in k and not k.startswith("head.")]
+    if missing:
+        raise ValueError(f"{path} does not hold a whole CLIP visual tower: missing {missing[:3]}")
     vit.load_state_dict(mine, strict=False)

@@ -11,7 +11,8 @@ the domain's six attack instruments, each capture a pseudo-video of ``num_frames
 Protocols (``Benchmark.protocol``):
 - ``intra``: train, dev and test splits of one domain;
 - ``leave_one_out``: train/dev on the three other domains, test on the target domain's test split,
-  the same test samples as ``intra`` so the two are directly comparable;
+  the same test samples as ``intra`` so the two are directly comparable; with ``sources``, train/dev on
+  those domains only (AG-FAS's Table II, "limited source domains": two domains in, another out);
 - ``unseen_attack``: leave one attack species out (the target is a species): train/dev on every
   domain without it, test on bona fide and that species only (SiW protocol 3 in miniature).
 
@@ -133,8 +134,17 @@ class Benchmark:
             keep &= self.split == split
         return np.flatnonzero(keep)
 
-    def protocol(self, name: str, target: str) -> dict[str, np.ndarray]:
-        """Row indices for ``train``/``dev``/``test`` (and ``unseen``) of a protocol (module docstring)."""
+    def protocol(self, name: str, target: str, sources: list[str] | tuple[str, ...] | None = None
+                 ) -> dict[str, np.ndarray]:
+        """Row indices for ``train``/``dev``/``test`` (and ``unseen``) of a protocol (module docstring);
+        ``sources`` (leave_one_out only) limits the training domains."""
+        if sources is not None:
+            if name != "leave_one_out":
+                raise ValueError(f"sources limit the training domains of leave_one_out, not of {name!r}")
+            bad = [d for d in sources if d not in self.config.domains or d == target]
+            if bad or not sources or len(set(sources)) != len(sources):
+                raise ValueError(f"sources must be distinct domains of {list(self.config.domains)} other than the "
+                                 f"target {target!r}, got {list(sources)}")
         if name == "unseen_attack":
             if target not in ATTACKS:
                 raise ValueError(f"the unseen_attack protocol's target is an attack species, one of {ATTACKS}; "
@@ -146,7 +156,7 @@ class Benchmark:
         if name == "intra":
             sources = [target]
         elif name == "leave_one_out":
-            sources = [d for d in self.config.domains if d != target]
+            sources = list(sources) if sources is not None else [d for d in self.config.domains if d != target]
         else:
             raise ValueError(f"unknown protocol {name!r}; expected one of {PROTOCOLS}")
         if target not in self.config.domains or not sources:
