@@ -396,3 +396,31 @@ def load_clip_weights(vit: ViT, path: str | Path) -> None:
     if missing:
         raise ValueError(f"{path} does not hold a whole CLIP visual tower: missing {missing[:3]}")
     vit.load_state_dict(mine, strict=False)
+
+
+def load_pretrained_vit(vit: ViT, path: str | Path) -> None:
+    """Start ``vit`` from a local safetensors file of any of three layouts, told apart by its keys: an OpenAI CLIP
+    visual tower (`load_clip_weights`), a torchvision ``vit_b_16`` (`load_vit_weights`), or a faslearn ViT's own
+    weights (a checkpoint of `faslearn.checkpoints.save_checkpoint`, e.g. pre-trained by ``scripts/pretrain_vit.py``,
+    `faslearn.models.mim`); the classifier is left out, as are the cross-attention layers a plain ViT has not."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no safetensors ViT weights file at {path}")
+    state, _ = read_safetensors(path, "ViT weights file", "a CLIP, torchvision or faslearn ViT state dict")
+    if any(k.startswith(("visual.", "transformer.resblocks.")) or k == "class_embedding" for k in state):
+        return load_clip_weights(vit, path)
+    if any(k.startswith("encoder.layers.") for k in state):
+        return load_vit_weights(vit, path)
+    if any(k.startswith("model.") for k in state):  # a faslearn checkpoint (save_checkpoint): its model's weights
+        state = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
+    if "cls_token" not in state:
+        raise ValueError(f"{path} holds no ViT: expected a CLIP visual tower, a torchvision vit_b_16 or a faslearn ViT")
+    own = vit.state_dict()
+    state = {k: v for k, v in state.items() if not k.startswith("head.")}
+    wrong = [k for k, v in state.items() if k not in own or own[k].shape != v.shape]
+    missing = [k for k in own if k not in state and not k.startswith("head.") and ".cross" not in k
+               and "norm_cue" not in k and "norm_cross" not in k]
+    if wrong or missing:
+        raise ValueError(f"{path} does not fit this ViT ({vit.image_size} px, patch {vit.patch_size}, width "
+                         f"{vit.pos_embed.shape[-1]}): unknown or mis-shaped {wrong[:3]}, missing {missing[:3]}")
+    vit.load_state_dict(state, strict=False)
