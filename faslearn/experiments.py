@@ -248,7 +248,8 @@ def merge_sweeps(sweeps: list[dict]) -> dict:
 
 
 def method_name(parameters: dict) -> str:
-    """A run's row in the benchmark: its network and objective, e.g. "ViT", "ViT + SSDG", "OA-Net + SSDG"."""
+    """A run's row in the benchmark: its network and objective, e.g. "ViT", "ViT + SSDG", "OA-Net (energy cue) + SSDG",
+    "ViT (pre-trained)", "ViT + SSDG + pool faces"."""
     if "variant" in parameters:  # train_oanet.ipynb
         network = {"only_image": "ViT", "only_residual": "ViT on the cue", "dual_branch": "dual-branch",
                    "oanet": "OA-Net", "resnet18": "ResNet-18"}.get(parameters["variant"], parameters["variant"])
@@ -257,8 +258,11 @@ def method_name(parameters: dict) -> str:
                 network += f" ({parameters['cue_source']} cue)"
             elif parameters.get("cue_form", "residual") != "residual":
                 network += f" ({parameters['cue_form']} cue)"
+        if parameters.get("pretrained_vit"):
+            network += " (pre-trained)"
         objective = parameters.get("objective", "erm")
-        return network if objective == "erm" else f"{network} + {objective.upper()}"
+        name = network if objective == "erm" else f"{network} + {objective.upper()}"
+        return name + (" + pool faces" if parameters.get("pool_faces") else "")
     if "branch" in parameters:  # train_two_stream.ipynb
         return f"two-stream {parameters['branch']}"
     return {"cdcn": "CDCN (depth)", "cdcn_binary": "CDCN binary", "multitask": "CDCN multi-task",

@@ -354,8 +354,9 @@ def headline(result: dict) -> str:
                      if name in ("conditioned", "unconditioned"))
 
 
-# per epoch: enough to see whether the dev loss has flattened and how the test error moved with it
-HISTORY_KEYS = ("epoch", "train_loss", "dev_loss", "dev_acer", "test_hter", "test_acer", "test_auc")
+# per epoch: enough to see whether the dev loss has flattened and how the test error moved with it (and the test
+# EER, which the legacy protocol picks its best epoch by)
+HISTORY_KEYS = ("epoch", "train_loss", "dev_loss", "dev_acer", "test_hter", "test_acer", "test_auc", "test_eer")
 
 
 def float16_list(values: ArrayLike) -> list[float]:

@@ -99,3 +99,87 @@ def test_paired_gap_over_identities_of_several_targets():
     assert better["gap"] > 20 and better["low"] > 0 and better["n_a"] == 4
     same = paired_gap(sweep, rows["good"], rows["good"], n_boot=50)
     assert same == {"gap": 0.0, "low": 0.0, "high": 0.0, "n_a": 4, "n_b": 4}
+
+
+def toy_sweep(seed=0):
+    """Two methods (a good and a poor ViT objective) on two targets and two seeds, with test and dev scores."""
+    rng = np.random.default_rng(seed)
+    splits, runs = {}, {}
+    for target in ("night", "studio"):
+        key = f"leave_one_out-{target}"
+        labels = np.tile([1, 1, 0, 0], 20)
+        split = {"labels": labels.tolist(), "pai": np.where(labels, "bona_fide", "print_1").tolist(),
+                 "video": [f"{target}/{i // 4}/x_{i}" for i in range(len(labels))]}
+        splits[key] = {"dev": split, "test": split}
+        for s in range(2):
+            for objective, noise in (("ssdg", 0.2), ("erm", 2.0)):
+                parameters = {"variant": "only_image", "objective": objective, "protocol": "leave_one_out",
+                              "target": target, "seed": s}
+                scores = {split_name: (labels + noise * rng.standard_normal(len(labels))).tolist()
+                          for split_name in ("dev", "test")}
+                best = 0.1 if objective == "ssdg" else 0.3
+                history = [{"epoch": 1, "test_eer": 0.4}, {"epoch": 2, "test_eer": best}]
+                runs[f"{objective}-{target}-{s}"] = {"parameters": parameters, "frames": key, "scores": scores,
+                                                     "history": history}
+    return {"splits": splits, "runs": runs}
+
+
+def test_the_benchmark_groups_runs_by_method_and_reports_targets_seeds_intervals_and_the_legacy_column():
+    from faslearn.experiments import benchmark, benchmark_text
+
+    sweep = toy_sweep()
+    table = {row["method"]: row for row in benchmark(sweep, n_boot=50)}
+    assert set(table) == {"ViT + SSDG", "ViT"}
+    good, poor = table["ViT + SSDG"], table["ViT"]
+    assert good["runs"] == 4 and good["seeds"] == 2 and set(good["targets"]) == {"night", "studio"}
+    rows = [r for r in sweep_metrics(sweep) if r["objective"] == "ssdg"]
+    assert good["hter"] == pytest.approx(np.mean([r["hter"] for r in rows]))
+    per_seed = [np.mean([r["hter"] for r in rows if r["seed"] == s]) for s in (0, 1)]
+    assert good["hter_sd"] == pytest.approx(np.std(per_seed, ddof=1))
+    assert good["low"] <= good["hter"] <= good["high"] and good["hter"] < poor["hter"]
+    assert good["legacy_best"] == pytest.approx(0.1) and poor["legacy_best"] == pytest.approx(0.3)
+    from faslearn.metrics import eer, pad_metrics
+
+    legacy = [pad_metrics(r["test_scores"], sweep["splits"][r["frames"]]["test"]["labels"],
+                          eer(r["test_scores"], sweep["splits"][r["frames"]]["test"]["labels"])[1])["hter"] for r in rows]
+    assert good["legacy_hter"] == pytest.approx(np.mean(legacy))  # each run at its target's own EER threshold
+    text = benchmark_text(list(table.values()))
+    assert "ViT + SSDG" in text and "night" in text and "legacy" in text
+
+
+def test_sweeps_merge_when_they_share_frames_and_refuse_when_they_do_not():
+    from faslearn.experiments import merge_sweeps, method_name
+
+    a, b = toy_sweep(0), toy_sweep(1)
+    b["runs"] = {f"other-{k}": v for k, v in b["runs"].items()}
+    merged = merge_sweeps([a, b])
+    assert len(merged["runs"]) == 16 and set(merged["splits"]) == set(a["splits"])
+    with pytest.raises(ValueError, match="appears in two sweeps"):
+        merge_sweeps([a, a])
+    c = toy_sweep(2)
+    c["runs"] = {f"c-{k}": v for k, v in c["runs"].items()}
+    c["splits"]["leave_one_out-night"]["test"] = {**c["splits"]["leave_one_out-night"]["test"], "labels": [0] * 80}
+    with pytest.raises(ValueError, match="scored different leave_one_out-night frames"):
+        merge_sweeps([a, c])
+    assert method_name({"variant": "oanet", "objective": "ssdg", "cue_form": "energy"}) == "OA-Net (energy cue) + SSDG"
+    assert method_name({"variant": "only_image", "pretrained_vit": "x.safetensors"}) == "ViT (pre-trained)"
+    assert method_name({"variant": "only_image", "objective": "ssdg", "pool_faces": True}) == "ViT + SSDG + pool faces"
+    assert method_name({"model": "cdcn", "theta": 0.7}) == "CDCN (depth)"
+    assert method_name({"branch": "multi_frame"}) == "two-stream multi_frame"
+
+
+def test_a_run_folder_or_a_sweep_file_is_read_and_anything_else_refused_in_one_line(tmp_path):
+    from faslearn.experiments import read_sweep
+
+    with pytest.raises(FileNotFoundError, match="expected a run folder, a collected sweep's .json file"):
+        read_sweep(tmp_path / "nothing")
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="is not a collected sweep: expected a JSON object with 'splits' and 'runs'"):
+        read_sweep(tmp_path / "bad.json")
+    (tmp_path / "run").mkdir()
+    with pytest.raises(FileNotFoundError, match="no results.json in"):
+        read_sweep(tmp_path / "run")
+    import json
+
+    (tmp_path / "good.json").write_text(json.dumps(toy_sweep()))
+    assert len(read_sweep(tmp_path / "good.json")["runs"]) == 8

@@ -30,6 +30,9 @@ SWEEP = "notebooks/training/configs/course_sweep.yaml"
 TWO_STREAM_SWEEP = "notebooks/training/configs/two_stream_sweep.yaml"
 DFG_POOL_SIZE = "notebooks/training/configs/dfg_pool_size.yaml"
 OANET_SWEEP = "notebooks/training/configs/oanet_sweep.yaml"
+DG_SWEEP = "notebooks/training/configs/dg_sweep.yaml"
+DG_TABLES_SWEEP = "notebooks/training/configs/dg_tables_sweep.yaml"
+VIT_MIM_SWEEP = "notebooks/training/configs/vit_mim_sweep.yaml"
 
 REGISTRY = {
     "course_sweep": {
@@ -70,6 +73,62 @@ REGISTRY = {
             "parameters": f"every run of {OANET_SWEEP}",
             "command": f"python scripts/run_sweep.py {OANET_SWEEP} && python scripts/run_sweep.py {OANET_SWEEP} "
                        "--collect faslearn/pretrained/oanet_sweep_results.json",
+        },
+    },
+    "dg_sweep": {
+        "path": "dg_sweep_results.json",
+        "sha256": "SHA_DG_SWEEP",
+        "made_by": {
+            "notebook": "notebooks/training/train_oanet.ipynb",
+            "parameters": f"the runs of {DG_SWEEP} but ResNet-18's seed 2",
+            "command": f"python scripts/run_sweep.py {DG_SWEEP} && python scripts/run_sweep.py {DG_SWEEP} "
+                       "--collect faslearn/pretrained/dg_sweep_results.json",
+        },
+    },
+    "dg_tables_sweep": {
+        "path": "dg_tables_sweep_results.json",
+        "sha256": "SHA_DG_TABLES",
+        "made_by": {
+            "notebook": "notebooks/training/train_oanet.ipynb",
+            "parameters": f"every run of {DG_TABLES_SWEEP}",
+            "command": f"python scripts/run_sweep.py {DG_TABLES_SWEEP} && python scripts/run_sweep.py "
+                       f"{DG_TABLES_SWEEP} --collect faslearn/pretrained/dg_tables_sweep_results.json",
+        },
+    },
+    "vit_mim_sweep": {
+        "path": "vit_mim_sweep_results.json",
+        "sha256": "SHA_MIM_SWEEP",
+        "made_by": {
+            "notebook": "notebooks/training/train_oanet.ipynb",
+            "parameters": f"every run of {VIT_MIM_SWEEP}",
+            "command": f"python scripts/pretrain_vit.py --out runs/vit_mim --steps 1500 --threads 1 && python "
+                       f"scripts/run_sweep.py {VIT_MIM_SWEEP} && python scripts/run_sweep.py {VIT_MIM_SWEEP} "
+                       "--collect faslearn/pretrained/vit_mim_sweep_results.json",
+        },
+    },
+    "vit_mim_pool": {
+        "path": "vit_mim_pool.safetensors",
+        "sha256": "SHA_MIM_VIT",
+        "model": {"class": "ViT", "image_size": 64, "patch_size": 8, "width": 96, "depth": 4, "heads": 4,
+                  "stem": "conv"},
+        "made_by": {
+            "notebook": "scripts/pretrain_vit.py",
+            "parameters": {"steps": 1500, "batch_size": 64, "lr": 0.001, "mask_ratio": 0.6, "pool_identities": 0,
+                           "views_per_identity": 8, "seed": 0, "difficulty": 1.0, "moire": 1.0, "clutter": 1.0,
+                           "colour_managed": True},
+            "command": "python scripts/pretrain_vit.py --out runs/vit_mim --steps 1500 --threads 1, then "
+                       "runs/vit_mim/vit.safetensors",
+        },
+    },
+    "domain_probe": {
+        "path": "domain_probe.json",
+        "sha256": "SHA_PROBE",
+        "made_by": {
+            "notebook": "scripts/measure_domain_probe.py",
+            "parameters": {"runs": "the ViT and ResNet-18 runs of oanet_sweep and dg_sweep", "difficulty": 1.0,
+                           "moire": 1.0, "clutter": 1.0, "colour_managed": True},
+            "command": "python scripts/measure_domain_probe.py --out faslearn/pretrained/domain_probe.json "
+                       "--runs runs/oanet_sweep runs/dg_sweep",
         },
     },
     "oanet_night_leave_one_out": {
