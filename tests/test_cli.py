@@ -576,3 +576,19 @@ def test_train_oanet_fine_tunes_a_local_clip_vit_with_ssdg_on_a_cross_dataset_pr
     run = fl.runs.load_run(tmp_path / "run")
     assert isinstance(run.model.backbone.pre_norm, torch.nn.LayerNorm)  # CLIP's ln_pre came back
     assert np.isfinite(run.score(np.zeros((2, 32, 32, 3), np.uint8))).all()
+
+
+def test_benchmark_tables_shipped_sweeps_and_refuses_what_it_cannot_read(tmp_path, capsys):
+    assert main(["benchmark", "oanet_sweep", "--target", "night", "--bootstrap", "0",
+                 "--json", str(tmp_path / "t.json")]) == 0
+    out = capsys.readouterr().out
+    assert "OA-Net (energy cue)" in out and "night" in out and "legacy" in out
+    table = json.loads((tmp_path / "t.json").read_text())
+    assert {row["method"] for row in table} >= {"ViT", "OA-Net (energy cue)"}
+    assert all(set(row["targets"]) == {"night"} for row in table)
+    assert main(["benchmark", str(tmp_path / "nothing")]) == 1
+    assert "expected a run folder, a collected sweep's .json file" in capsys.readouterr().err
+    assert main(["benchmark", "oanet_sweep", "--target", "moon"]) == 1
+    assert "no runs to compare on target(s) moon" in capsys.readouterr().err
+    assert main(["benchmark", "oanet_sweep", "--json", str(tmp_path / "t.json")]) == 1  # exists: not replaced
+    assert "exists already; pass --overwrite" in capsys.readouterr().err

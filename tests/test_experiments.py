@@ -140,8 +140,9 @@ def test_the_benchmark_groups_runs_by_method_and_reports_targets_seeds_intervals
     assert good["legacy_best"] == pytest.approx(0.1) and poor["legacy_best"] == pytest.approx(0.3)
     from faslearn.metrics import eer, pad_metrics
 
-    legacy = [pad_metrics(r["test_scores"], sweep["splits"][r["frames"]]["test"]["labels"],
-                          eer(r["test_scores"], sweep["splits"][r["frames"]]["test"]["labels"])[1])["hter"] for r in rows]
+    labels = {r["name"]: sweep["splits"][r["frames"]]["test"]["labels"] for r in rows}
+    legacy = [pad_metrics(r["test_scores"], labels[r["name"]], eer(r["test_scores"], labels[r["name"]])[1])["hter"]
+              for r in rows]
     assert good["legacy_hter"] == pytest.approx(np.mean(legacy))  # each run at its target's own EER threshold
     text = benchmark_text(list(table.values()))
     assert "ViT + SSDG" in text and "night" in text and "legacy" in text

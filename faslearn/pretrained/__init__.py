@@ -1,6 +1,7 @@
-"""Files shipped with faslearn: results of the course sweeps (CDCN, two-stream, the DFG's pool size, OA-Net), one
-small trained CDCN, a two-stream pair, one OA-Net, the teaching De-fake Face Generator and the measurements of
-its residual; `benchmark_settings` says which benchmark each was made on.
+"""Files shipped with faslearn: results of the course sweeps (CDCN, two-stream, the DFG's pool size, OA-Net, domain
+generalisation and its tables, the pre-trained ViT fine-tuned), one small trained CDCN, a two-stream pair, one OA-Net,
+the teaching De-fake Face Generator, a ViT pre-trained by masked image modelling, and the measurements of the DFG's
+residual and of the domain left in trained features; `benchmark_settings` says which benchmark each was made on.
 
 Each entry of ``REGISTRY`` names a file (or a folder, with every file's digest) in this folder, its
 SHA-256, and how it was made (the notebook, its parameters and the command), so that anyone can re-make
@@ -80,7 +81,7 @@ REGISTRY = {
         "sha256": "SHA_DG_SWEEP",
         "made_by": {
             "notebook": "notebooks/training/train_oanet.ipynb",
-            "parameters": f"the runs of {DG_SWEEP} but ResNet-18's seed 2",
+            "parameters": f"the runs of {DG_SWEEP} but ResNet-18's seeds 1 and 2",
             "command": f"python scripts/run_sweep.py {DG_SWEEP} && python scripts/run_sweep.py {DG_SWEEP} "
                        "--collect faslearn/pretrained/dg_sweep_results.json",
         },
