@@ -1,6 +1,7 @@
 """Domain generalisation (faslearn.models.dg, the SSDG and domain-adversarial objectives in faslearn.losses)."""
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -141,3 +142,43 @@ def test_network_names_and_refusals_are_one_line():
         DomainGeneralised(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3)))
     with pytest.raises(ValueError, match="logit_scale scales a normalised classifier's logit"):
         DomainGeneralised(create_model("vit", **SMALL_VIT), normalise=False, logit_scale=4.0)
+
+
+def test_limited_sources_train_on_those_domains_only_and_test_on_the_same_target_faces():
+    from faslearn.data import make_benchmark
+
+    bench = make_benchmark(identities_per_domain=5, progress=False)
+    every = bench.protocol("leave_one_out", "night")
+    two = bench.protocol("leave_one_out", "night", ["studio", "office"])
+    assert set(bench.domain[two["train"]]) == set(bench.domain[two["dev"]]) == {"studio", "office"}
+    assert set(bench.domain[every["train"]]) == {"studio", "office", "outdoor"}
+    assert list(two["test"]) == list(every["test"]) and list(two["unseen"]) == list(every["unseen"])
+    for sources, message in ((["night"], "other than the target 'night'"), (["moon"], "sources must be distinct"),
+                             (["studio", "studio"], "sources must be distinct"), ([], "sources must be distinct")):
+        with pytest.raises(ValueError, match=message):
+            bench.protocol("leave_one_out", "night", sources)
+    with pytest.raises(ValueError, match="sources limit the training domains of leave_one_out, not of 'intra'"):
+        bench.protocol("intra", "night", ["studio"])
+
+
+def test_pool_faces_join_a_training_set_as_bona_fide_of_their_own_domain_balanced_as_ag_fas_table_iii():
+    from types import SimpleNamespace
+
+    from faslearn.data import PoolDataset, balanced_weights
+
+    class Pool(SimpleNamespace):
+        def __len__(self):
+            return len(self.images)
+
+    items = PoolDataset(Pool(images=np.zeros((3, 8, 8, 3), np.uint8), identity=np.array([7, 7, 9])), domain_index=4,
+                        map_size=2)
+    item = items[2]
+    assert len(items) == 3 and item["label"] == 1 and item["domain_index"] == 4 and item["identity"] == 9
+    assert item["image"].shape == (3, 8, 8) and item["depth"].shape == (1, 2, 2) and item["pai"] == "bona_fide"
+    labels = np.array([1, 0, 0, 0, 1, 0])  # 2 bona fide, 4 attacks, then 3 pool faces
+    weights = balanced_weights(labels, 3).numpy()
+    assert weights.sum() == pytest.approx(1.0)
+    assert weights[:6][labels == 0].sum() == pytest.approx(0.5)  # attacks : bona fide 1 : 1
+    assert weights[:6][labels == 1].sum() == pytest.approx(0.25) and weights[6:].sum() == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="balancing needs attacks, bona fide faces and extra faces"):
+        balanced_weights(np.array([1, 1]), 3)
