@@ -425,21 +425,24 @@ def train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def benchmark(args: argparse.Namespace) -> int:
     from .experiments import benchmark as benchmark_table
-    from .experiments import benchmark_text, merge_sweeps, read_sweep
+    from .experiments import benchmark_text, merge_sweeps, read_sweep, target_name
 
     for option, path in (("--json", args.json), ("--csv", args.csv)):  # before the work, not after it
         if path is not None:
             output_file(path, option, args.overwrite)
     sweep = merge_sweeps([read_sweep(source) for source in args.runs])
     if args.target:
-        sweep["runs"] = {n: r for n, r in sweep["runs"].items() if r["parameters"].get("target") in args.target}
-    protocols = {r["parameters"].get("protocol") for r in sweep["runs"].values()}
+        sweep["runs"] = {n: r for n, r in sweep["runs"].items() if target_name(r["parameters"]) in args.target}
     if not sweep["runs"]:
         raise ValueError("no runs to compare" + (f" on target(s) {', '.join(args.target)}" if args.target else ""))
-    if len(protocols) > 1:
-        sweep["runs"] = {n: r for n, r in sweep["runs"].items() if r["parameters"].get("protocol") == args.protocol}
+    # the course benchmark's protocols (intra, leave_one_out) are not mixed; a real dataset's protocol is its column
+    course = {r["parameters"].get("protocol") for r in sweep["runs"].values()
+              if r["parameters"].get("dataset", "faslearn") == "faslearn"}
+    if len(course) > 1:
+        sweep["runs"] = {n: r for n, r in sweep["runs"].items() if r["parameters"].get("dataset", "faslearn") !=
+                         "faslearn" or r["parameters"].get("protocol") == args.protocol}
         if not sweep["runs"]:
-            raise ValueError(f"the runs mix protocols {sorted(map(str, protocols))}; none is {args.protocol!r} "
+            raise ValueError(f"the runs mix protocols {sorted(map(str, course))}; none is {args.protocol!r} "
                              "(choose one with --protocol)")
     table = benchmark_table(sweep, n_boot=args.bootstrap)
     table.sort(key=lambda entry: entry["hter"])
@@ -522,7 +525,8 @@ def build_parser() -> argparse.ArgumentParser:
                                              "JSON files, or shipped results (e.g. dg_sweep, oanet_sweep)")
     sub.add_argument("--protocol", default="leave_one_out", choices=("leave_one_out", "intra"),
                      help="which runs to compare when they mix protocols (default leave_one_out)")
-    sub.add_argument("--target", action="append", help="only runs on this target domain (repeatable)")
+    sub.add_argument("--target", action="append", help="only runs on this target domain, or this real protocol, e.g. "
+                                                       "'O&C&I->M' (repeatable)")
     sub.add_argument("--bootstrap", type=non_negative_int, default=200,
                      help="bootstrap replicates of the interval (default 200; 0: none)")
     sub.add_argument("--json", type=file_path, help="also write the table to this JSON file")

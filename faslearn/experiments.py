@@ -232,9 +232,18 @@ def read_sweep(source: str | Path) -> dict:
 
 
 def merge_sweeps(sweeps: list[dict]) -> dict:
-    """Several sweeps as one: their runs together; a frames key two sweeps share must name the same frames."""
-    merged = {"splits": {}, "runs": {}}
+    """Several sweeps as one: their runs together; a frames key two sweeps share must name the same frames, rendered
+    with the same world settings (``RENDER_SETTINGS``: difficulty, moiré, clutter, colour management)."""
+    from .data.world.benchmark import RENDER_SETTINGS
+
+    merged, worlds = {"splits": {}, "runs": {}}, {}
     for sweep in sweeps:
+        for name, run in sweep["runs"].items():  # one frames key, one world: the runs' render settings agree
+            world = tuple(run["parameters"].get(k) for k in RENDER_SETTINGS)
+            if worlds.setdefault(run["frames"], world) != world:
+                raise ValueError(f"run {name!r} scored {run['frames']} on another world "
+                                 f"({dict(zip(RENDER_SETTINGS, world))} against "
+                                 f"{dict(zip(RENDER_SETTINGS, worlds[run['frames']]))})")
         for key, splits in sweep["splits"].items():
             known = merged["splits"].setdefault(key, splits)
             if any(known.get(s, {}).get("labels") != splits[s]["labels"] for s in splits if s in known):
@@ -248,8 +257,9 @@ def merge_sweeps(sweeps: list[dict]) -> dict:
 
 
 def method_name(parameters: dict) -> str:
-    """A run's row in the benchmark: its network and objective, e.g. "ViT", "ViT + SSDG", "OA-Net (energy cue) + SSDG",
-    "ViT (pre-trained)", "ViT + SSDG + pool faces"."""
+    """A run's row in the benchmark: its network, start, objective and data, e.g. "ViT", "ViT + SSDG",
+    "OA-Net (energy cue) + SSDG", "ViT (pre-trained)", "CLIP ViT", "ViT + SSDG + pool faces",
+    "ViT, studio+office in"."""
     if "variant" in parameters:  # train_oanet.ipynb
         network = {"only_image": "ViT", "only_residual": "ViT on the cue", "dual_branch": "dual-branch",
                    "oanet": "OA-Net", "resnet18": "ResNet-18"}.get(parameters["variant"], parameters["variant"])
@@ -258,15 +268,26 @@ def method_name(parameters: dict) -> str:
                 network += f" ({parameters['cue_source']} cue)"
             elif parameters.get("cue_form", "residual") != "residual":
                 network += f" ({parameters['cue_form']} cue)"
-        if parameters.get("pretrained_vit"):
+        if parameters.get("vit_style") == "clip":
+            network = "CLIP " + network
+        elif parameters.get("pretrained_vit"):
             network += " (pre-trained)"
         objective = parameters.get("objective", "erm")
         name = network if objective == "erm" else f"{network} + {objective.upper()}"
-        return name + (" + pool faces" if parameters.get("pool_faces") else "")
+        name += " + pool faces" if parameters.get("pool_faces") else ""
+        return name + (f", {parameters['sources']} in" if parameters.get("sources") else "")
     if "branch" in parameters:  # train_two_stream.ipynb
         return f"two-stream {parameters['branch']}"
     return {"cdcn": "CDCN (depth)", "cdcn_binary": "CDCN binary", "multitask": "CDCN multi-task",
             "resnet18": "ResNet-18"}.get(parameters.get("model"), str(parameters.get("model")))
+
+
+def target_name(parameters: dict) -> str:
+    """What a run was tested on: the course benchmark's target domain, or a real dataset's protocol (e.g.
+    "O&C&I->M", whose target is the dataset after the arrow)."""
+    if parameters.get("dataset", "faslearn") == "faslearn":
+        return parameters["target"]
+    return str(parameters["protocol"])
 
 
 def _legacy_best(run: dict) -> float | None:
@@ -282,8 +303,9 @@ def benchmark(sweep: dict, method: Callable[[dict], str] = method_name, n_boot: 
     Each run is scored at the EER threshold of its own sources' dev scores (`metrics.evaluate`). A method's
     ``hter``, ``acer`` and ``auc`` are means over its targets; ``*_sd`` is the spread over seeds of that mean
     (each seed's runs averaged over targets); ``low``/``high`` is a 95 % bootstrap interval of the mean HTER over
-    test identities; ``targets`` maps each target to its mean HTER over seeds. ``legacy_hter`` is the same runs'
-    HTER at each target's own test EER threshold (the protocol of SSDG, FLIP and AG-FAS's code: optimistic) and
+    test identities (pooled over all the method's runs, each seed weighing by its runs); ``targets`` maps each target
+    (`target_name`: a domain, or a real dataset's protocol) to its mean HTER over seeds. ``legacy_hter`` is the same
+    runs' HTER at each target's own test EER threshold (the protocol of SSDG, FLIP and AG-FAS's code: optimistic) and
     ``legacy_best`` also picks each run's best epoch on the test data (where the run's history kept the test EER).
 
     Args:
@@ -292,7 +314,7 @@ def benchmark(sweep: dict, method: Callable[[dict], str] = method_name, n_boot: 
         n_boot: bootstrap replicates of the interval (0: none).
         seed: the bootstrap's seed.
     """
-    rows = sweep_metrics(sweep)
+    rows = [{**row, "target": target_name(row)} for row in sweep_metrics(sweep)]
     groups: dict[str, list[dict]] = {}
     for row in rows:
         groups.setdefault(method(row), []).append(row)

@@ -162,9 +162,16 @@ def test_sweeps_merge_when_they_share_frames_and_refuse_when_they_do_not():
     c["splits"]["leave_one_out-night"]["test"] = {**c["splits"]["leave_one_out-night"]["test"], "labels": [0] * 80}
     with pytest.raises(ValueError, match="scored different leave_one_out-night frames"):
         merge_sweeps([a, c])
+    d = toy_sweep(3)
+    d["runs"] = {f"d-{k}": {**v, "parameters": {**v["parameters"], "moire": 0.0}} for k, v in d["runs"].items()}
+    with pytest.raises(ValueError, match="on another world"):
+        merge_sweeps([a, d])
     assert method_name({"variant": "oanet", "objective": "ssdg", "cue_form": "energy"}) == "OA-Net (energy cue) + SSDG"
     assert method_name({"variant": "only_image", "pretrained_vit": "x.safetensors"}) == "ViT (pre-trained)"
     assert method_name({"variant": "only_image", "objective": "ssdg", "pool_faces": True}) == "ViT + SSDG + pool faces"
+    assert method_name({"variant": "only_image", "sources": "studio+office"}) == "ViT, studio+office in"
+    clip = {"variant": "only_image", "vit_style": "clip", "pretrained_vit": "clip.safetensors"}
+    assert method_name(clip) == "CLIP ViT"
     assert method_name({"model": "cdcn", "theta": 0.7}) == "CDCN (depth)"
     assert method_name({"branch": "multi_frame"}) == "two-stream multi_frame"
 

@@ -8,7 +8,16 @@ from safetensors.torch import save_file
 from torchvision.models import VisionTransformer
 
 from faslearn.data import FlipShift, FrameDataset, make_benchmark
-from faslearn.models import DualBranch, OANet, ViT, create_model, load_clip_weights, load_vit_weights, model_entry
+from faslearn.models import (
+    DualBranch,
+    OANet,
+    ViT,
+    create_model,
+    load_clip_weights,
+    load_pretrained_vit,
+    load_vit_weights,
+    model_entry,
+)
 from faslearn.models.dfg import CUE_FORMS, anomalous_cue, standardise, to_model_range
 from faslearn.models.oanet import Attention
 
@@ -133,10 +142,13 @@ def clip_reference_cls(state, x, heads=2):
     ln_post of the class token), independent of faslearn's ViT."""
     v = {k[len("visual."):]: t for k, t in state.items() if k.startswith("visual.")}
     width = v["class_embedding"].shape[0]
+    mean = torch.tensor([0.48145466, 0.4578275, 0.40821073]).view(1, 3, 1, 1)  # OpenAI CLIP's, for images in [0, 1]
+    std = torch.tensor([0.26862954, 0.26130258, 0.27577711]).view(1, 3, 1, 1)
+    x = ((x + 1) / 2 - mean) / std  # faslearn's images are in [-1, 1]
     patch = v["conv1.weight"].shape[-1]
     tokens = torch.nn.functional.conv2d(x, v["conv1.weight"], stride=patch).flatten(2).transpose(1, 2)
     h = torch.cat([v["class_embedding"].expand(len(x), 1, -1), tokens], 1) + v["positional_embedding"]
-    h = torch.nn.functional.layer_norm(h, (width,), v["ln_pre.weight"], v["ln_pre.bias"])
+    h = torch.nn.functional.layer_norm(h, (width,), v["ln_pre.weight"], v["ln_pre.bias"])  # eps 1e-5, as CLIP
     for i in range(sum(k.endswith("attn.in_proj_weight") for k in v)):
         b = f"transformer.resblocks.{i}."
         attention = torch.nn.MultiheadAttention(width, heads, batch_first=True)
@@ -159,7 +171,14 @@ def test_clip_visual_weights_load_from_a_local_file_and_compute_clips_features(t
     load_clip_weights(vit, tmp_path / "clip.safetensors")
     x = batch(3, channels=3)
     with torch.no_grad():
-        torch.testing.assert_close(vit.eval().features(x), clip_reference_cls(state, x), rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(vit.eval().features(x), clip_reference_cls(state, x), rtol=1e-5, atol=1e-5)
+    # the same tower without the "visual." prefix (a visual tower saved on its own) loads the same
+    bare_state = {k[len("visual."):]: t for k, t in state.items() if k.startswith("visual.")}
+    save_file(bare_state, tmp_path / "bare.safetensors")
+    bare = ViT(image_size=32, patch_size=16, width=32, depth=2, heads=2, mlp_ratio=4.0, stem="patch", style="clip")
+    load_pretrained_vit(bare, tmp_path / "bare.safetensors")
+    with torch.no_grad():
+        torch.testing.assert_close(bare.eval().features(x), vit.features(x), rtol=0, atol=0)
     with pytest.raises(ValueError, match="build the ViT with style='clip' and stem='patch'"):
         load_clip_weights(ViT(image_size=32, patch_size=16, width=32, depth=2, heads=2, stem="patch"),
                           tmp_path / "clip.safetensors")

@@ -43,6 +43,7 @@ from faslearn.models.registry import register_model
 from faslearn.utils import check_number
 
 CUE_CHANNELS = 3  # the residual x − x̂ has the image's channels
+CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)  # OpenAI CLIP's
 # AG-FAS's Table V rows and the course's CNN baseline: what train_oanet.ipynb's ``variant`` builds (a registered
 # model) and what it reads
 VARIANTS = {"only_image": ("vit", "image"), "only_residual": ("vit", "cue"),
@@ -104,18 +105,19 @@ class Block(nn.Module):
         mlp_ratio: the MLP's hidden width over ``dim``.
         cue_dim: width of the cue tokens; None builds a plain ViT layer (no cross-attention).
         activation: the MLP's, "gelu" or "quick_gelu" (CLIP's x · σ(1.702 x)).
+        eps: the LayerNorms' (CLIP's: 1e-5).
     """
 
     def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0, cue_dim: int | None = None,
-                 activation: str = "gelu"):
+                 activation: str = "gelu", eps: float = 1e-6):
         super().__init__()
-        self.norm1, self.attn = nn.LayerNorm(dim, eps=1e-6), Attention(dim, heads)
+        self.norm1, self.attn = nn.LayerNorm(dim, eps=eps), Attention(dim, heads)
         if cue_dim is not None:
             self.norm_cross, self.norm_cue = nn.LayerNorm(dim, eps=1e-6), nn.LayerNorm(cue_dim, eps=1e-6)
             self.cross = Attention(dim, heads, context_dim=cue_dim, zero_init=True)
         else:
             self.cross = None
-        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.norm2 = nn.LayerNorm(dim, eps=eps)
         act = nn.GELU() if activation == "gelu" else QuickGELU()
         self.mlp = nn.Sequential(nn.Linear(dim, int(dim * mlp_ratio)), act, nn.Linear(int(dim * mlp_ratio), dim))
 
@@ -146,8 +148,9 @@ class ViT(nn.Module):
             data learns far more easily; Xiao et al., "Early Convolutions Help Transformers See Better",
             arXiv 2106.14881).
         style: "course" (pre-LN layers, GELU), or "clip": OpenAI CLIP's visual tower (Radford et al., arXiv
-            2103.00020), which also normalises the tokens before the first layer (``ln_pre``) and uses QuickGELU, so
-            that `load_clip_weights` can load a CLIP ViT-B/16 (FLIP's backbone) exactly.
+            2103.00020), which standardises the image by CLIP's mean and std, normalises the tokens before the first
+            layer (``ln_pre``), uses QuickGELU and LayerNorms of eps 1e-5, so that `load_clip_weights` loads a CLIP
+            ViT-B/16 (FLIP's backbone) and computes its features.
     """
 
     def __init__(self, image_size: int = 64, patch_size: int = 8, width: int = 96, depth: int = 4, heads: int = 4,
@@ -179,16 +182,26 @@ class ViT(nn.Module):
             raise ValueError(f"stem must be 'patch' or 'conv', got {stem!r}")
         self.cls_token = nn.Parameter(torch.zeros(1, 1, width))
         self.pos_embed = nn.Parameter(torch.randn(1, 1 + (image_size // patch_size) ** 2, width) * 0.02)
-        self.pre_norm = nn.LayerNorm(width, eps=1e-5) if style == "clip" else nn.Identity()
-        self.blocks = nn.ModuleList(Block(width, heads, mlp_ratio, cue_dim, "quick_gelu" if style == "clip" else "gelu")
+        self.style = style
+        clip, eps = style == "clip", 1e-5 if style == "clip" else 1e-6
+        self.pre_norm = nn.LayerNorm(width, eps=eps) if clip else nn.Identity()
+        self.blocks = nn.ModuleList(Block(width, heads, mlp_ratio, cue_dim, "quick_gelu" if clip else "gelu", eps)
                                     for _ in range(depth))
-        self.norm = nn.LayerNorm(width, eps=1e-6)
+        self.norm = nn.LayerNorm(width, eps=eps)
+        # CLIP's input normalisation: its images in [0, 1] standardised by OpenAI's per-channel mean and std, i.e.
+        # ours in [-1, 1] by 2·mean − 1 and 2·std (course-style ViTs: 0 and 1, the identity). Not saved with weights.
+        mean, std = (torch.tensor(CLIP_MEAN) * 2 - 1, torch.tensor(CLIP_STD) * 2) if clip else (torch.zeros(3),
+                                                                                              torch.ones(3))
+        self.register_buffer("input_mean", mean.view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("input_std", std.view(1, 3, 1, 1), persistent=False)
         self.head = nn.Linear(width, 1)
 
     def tokens(self, x: torch.Tensor) -> torch.Tensor:
         """Patches → tokens (B, 1 + N, width): CLS first, position embeddings added."""
         if x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
             raise ValueError(f"expected images of {self.image_size}×{self.image_size} px, got {tuple(x.shape[-2:])}")
+        if self.style == "clip":  # CLIP's input normalisation
+            x = (x - self.input_mean) / self.input_std
         patches = self.patch_embed(x.contiguous()).flatten(2).transpose(1, 2)  # (B, N, width); one memory layout
         return self.pre_norm(torch.cat([self.cls_token.expand(x.shape[0], -1, -1), patches], dim=1) + self.pos_embed)
 
@@ -359,9 +372,8 @@ def load_clip_weights(vit: ViT, path: str | Path) -> None:
     if not isinstance(vit.pre_norm, nn.LayerNorm) or not isinstance(vit.patch_embed, nn.Conv2d):
         raise ValueError("build the ViT with style='clip' and stem='patch' to load CLIP weights into it")
     state, _ = read_safetensors(path, "CLIP weights file", "an OpenAI-layout CLIP state dict")
-    state = {k[len("visual."):] if k.startswith("visual.") else k: v for k, v in state.items()
-             if not k.startswith(("transformer.", "token_embedding", "ln_final", "text_projection", "logit_scale",
-                                  "positional_embedding")) or k.startswith("visual.")}
+    if any(k.startswith("visual.") for k in state):  # a whole CLIP model: its visual tower only
+        state = {k[len("visual."):]: v for k, v in state.items() if k.startswith("visual.")}
     d = vit.pos_embed.shape[-1]
     names = {"conv1.weight": "patch_embed.weight", "class_embedding": "cls_token", "positional_embedding": "pos_embed",
              "ln_pre.weight": "pre_norm.weight", "ln_pre.bias": "pre_norm.bias", "ln_post.weight": "norm.weight",
