@@ -78,7 +78,7 @@ REGISTRY = {
     },
     "dg_sweep": {
         "path": "dg_sweep_results.json",
-        "sha256": "SHA_DG_SWEEP",
+        "sha256": "72e2905b42c3737563ea5bfd6b6827612997271362f55e11f39f23ad2cd461ed",
         "made_by": {
             "notebook": "notebooks/training/train_oanet.ipynb",
             "parameters": f"the runs of {DG_SWEEP} but ResNet-18's seeds 1 and 2",
@@ -88,7 +88,7 @@ REGISTRY = {
     },
     "dg_tables_sweep": {
         "path": "dg_tables_sweep_results.json",
-        "sha256": "SHA_DG_TABLES",
+        "sha256": "6c63662c7d7d3d8e6a359b63b0c1c66bc68f8bcb8d8fe236a3cfbb590734af76",
         "made_by": {
             "notebook": "notebooks/training/train_oanet.ipynb",
             "parameters": f"every run of {DG_TABLES_SWEEP}",
@@ -98,7 +98,7 @@ REGISTRY = {
     },
     "vit_mim_sweep": {
         "path": "vit_mim_sweep_results.json",
-        "sha256": "SHA_MIM_SWEEP",
+        "sha256": "f7381fd11adc46da752076b5b37ba39e61cbd1c59abb19743f94db920bb6b954",
         "made_by": {
             "notebook": "notebooks/training/train_oanet.ipynb",
             "parameters": f"every run of {VIT_MIM_SWEEP}",
@@ -109,7 +109,7 @@ REGISTRY = {
     },
     "vit_mim_pool": {
         "path": "vit_mim_pool.safetensors",
-        "sha256": "SHA_MIM_VIT",
+        "sha256": "c8f423bd8224e151f405433c242222a9c5214cb604bbb53905611559af0d4713",
         "model": {"class": "ViT", "image_size": 64, "patch_size": 8, "width": 96, "depth": 4, "heads": 4,
                   "stem": "conv"},
         "made_by": {
@@ -123,7 +123,7 @@ REGISTRY = {
     },
     "domain_probe": {
         "path": "domain_probe.json",
-        "sha256": "SHA_PROBE",
+        "sha256": "890c1887fb00f1f537cb17e1b0038db99ba67f2ffdfd9ff2d7c0b0eb6b73f23e",
         "made_by": {
             "notebook": "scripts/measure_domain_probe.py",
             "parameters": {"runs": "the ViT and ResNet-18 runs of oanet_sweep and dg_sweep", "difficulty": 1.0,
