@@ -219,7 +219,8 @@ def test_config_paths_are_made_absolute(tmp_path, monkeypatch):
 def fake_result(parameters, labels, pai, video, scores):
     splits = {split: {"scores": scores, "labels": labels, "pai": pai, "video": video} for split in ("dev", "test")}
     history = [{"epoch": e, "lr": 0.001, "train_loss": 0.5 / e, "dev_loss": 0.6 / e, "dev_eer": 0.2,
-                "dev_acer": 0.25, "test_hter": 0.3, "test_acer": 0.35, "test_auc": 0.8, "test_apcer_pooled": 0.1}
+                "dev_acer": 0.25, "test_hter": 0.3, "test_acer": 0.35, "test_auc": 0.8, "test_eer": 0.28,
+                "test_apcer_pooled": 0.1}
                for e in (1, 2)]
     return {"parameters": parameters, "model_parameters": {"total": 10, "backbone": 7, "heads": 3},
             "device_used": "cpu", "history": history, "train_seconds": 12.34, "metrics": {"hter": 0.3, "acer": 0.35},
