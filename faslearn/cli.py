@@ -33,26 +33,25 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 MAX_IMAGE_PIXELS = 100 * 10**6  # a 100-megapixel photo; larger ones are refused before they are decoded
 
 
-def positive_int(text: str) -> int:
-    """argparse type: a whole number >= 1 (a clear usage error, exit status 2, otherwise)."""
+def whole_number(text: str, low: int = 1) -> int:
+    """argparse type: a whole number >= ``low`` (a clear usage error, exit status 2, otherwise)."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    return whole_number(text, 1)
 
 
 def non_negative_int(text: str) -> int:
     """argparse type: a whole number >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
+    return whole_number(text, 0)
 
 
 def frame_count(text: str) -> int:

@@ -321,6 +321,22 @@ class DualBranch(nn.Module):
         return self.head(torch.cat([self.image_branch.features(image), self.cue_branch.features(cue)], 1)).squeeze(1)
 
 
+def _load_checked(vit: ViT, state: dict, path: Path, whole: str) -> None:
+    """Load ``state`` (keys of ``vit``) into ``vit`` after checking it fits: every key known and of the right shape,
+    and every weight of a plain ViT given (the cross-attention layers a plain ViT has not, and the classifier, may
+    be missing). ``whole`` names what the file should hold, for the message."""
+    own = vit.state_dict()
+    wrong = [k for k, v in state.items() if k not in own or own[k].shape != v.shape]
+    if wrong:
+        raise ValueError(f"{path} does not fit this ViT ({vit.image_size} px, patch {vit.patch_size}, width "
+                         f"{vit.pos_embed.shape[-1]}, {len(vit.blocks)} layers): unknown or mis-shaped {wrong[:3]}")
+    missing = [k for k in own if k not in state and ".cross" not in k and "norm_cue" not in k
+               and "norm_cross" not in k and not k.startswith("head.")]
+    if missing:
+        raise ValueError(f"{path} does not hold a whole {whole}: missing {missing[:3]}")
+    vit.load_state_dict(state, strict=False)
+
+
 def load_vit_weights(vit: ViT, path: str | Path) -> None:
     """Load a local torchvision ``vit_b_16`` state dict (safetensors; e.g. ImageNet weights converted once with
     ``safetensors.torch.save_file(torchvision.models.vit_b_16(weights=...).state_dict(), path)`` on a machine
@@ -347,16 +363,7 @@ def load_vit_weights(vit: ViT, path: str | Path) -> None:
                 continue
             key = f"blocks.{layer}.{rest}"
         mine[key] = value
-    own = vit.state_dict()
-    wrong = [k for k, v in mine.items() if k not in own or own[k].shape != v.shape]
-    if wrong:
-        raise ValueError(f"{path} does not fit this ViT (patch {vit.patch_size}, {vit.image_size} px, width {d}): "
-                         f"unknown or mis-shaped {wrong[:3]}")
-    missing = [k for k in own if k not in mine and ".cross" not in k and "norm_cue" not in k
-               and "norm_cross" not in k and not k.startswith("head.")]
-    if missing:
-        raise ValueError(f"{path} does not hold a whole ViT: missing {missing[:3]}")
-    vit.load_state_dict(mine, strict=False)
+    _load_checked(vit, mine, path, "ViT")
 
 
 def load_clip_weights(vit: ViT, path: str | Path) -> None:
@@ -398,16 +405,7 @@ def load_clip_weights(vit: ViT, path: str | Path) -> None:
         mine[names[key]] = value.reshape(vit.state_dict()[names[key]].shape) if key in (
             "class_embedding", "positional_embedding") and value.numel() == vit.state_dict()[names[key]].numel() \
             else value
-    own = vit.state_dict()
-    wrong = [k for k, v in mine.items() if k not in own or own[k].shape != v.shape]
-    if wrong:
-        raise ValueError(f"{path} does not fit this ViT (patch {vit.patch_size}, {vit.image_size} px, width {d}, "
-                         f"{len(vit.blocks)} layers): unknown or mis-shaped {wrong[:3]}")
-    missing = [k for k in own if k not in mine and ".cross" not in k and "norm_cue" not in k
-               and "norm_cross" not in k and not k.startswith("head.")]
-    if missing:
-        raise ValueError(f"{path} does not hold a whole CLIP visual tower: missing {missing[:3]}")
-    vit.load_state_dict(mine, strict=False)
+    _load_checked(vit, mine, path, "CLIP visual tower")
 
 
 def load_pretrained_vit(vit: ViT, path: str | Path) -> None:
@@ -427,12 +425,4 @@ def load_pretrained_vit(vit: ViT, path: str | Path) -> None:
         state = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
     if "cls_token" not in state:
         raise ValueError(f"{path} holds no ViT: expected a CLIP visual tower, a torchvision vit_b_16 or a faslearn ViT")
-    own = vit.state_dict()
-    state = {k: v for k, v in state.items() if not k.startswith("head.")}
-    wrong = [k for k, v in state.items() if k not in own or own[k].shape != v.shape]
-    missing = [k for k in own if k not in state and not k.startswith("head.") and ".cross" not in k
-               and "norm_cue" not in k and "norm_cross" not in k]
-    if wrong or missing:
-        raise ValueError(f"{path} does not fit this ViT ({vit.image_size} px, patch {vit.patch_size}, width "
-                         f"{vit.pos_embed.shape[-1]}): unknown or mis-shaped {wrong[:3]}, missing {missing[:3]}")
-    vit.load_state_dict(state, strict=False)
+    _load_checked(vit, {k: v for k, v in state.items() if not k.startswith("head.")}, path, "ViT")
