@@ -12,6 +12,7 @@ the same statistics separate as well anywhere else in the crop: a print or a scr
 the whole crop, so its ring shows the medium itself. The control, the ring one width further in
 (``inset=1``), tells the two apart.
 """
+import inspect
 import json
 from pathlib import Path
 from typing import Callable
@@ -256,6 +257,19 @@ def merge_sweeps(sweeps: list[dict]) -> dict:
     return merged
 
 
+def _weights_name(parameters: dict) -> str:
+    """" (λ adversarial 0.5)" for a run whose loss weights differ from its objective's defaults (the keyword
+    defaults of `faslearn.losses.ssdg_objective` / `dann_objective`: SSDG's official config), else ""."""
+    from faslearn.losses import dann_objective, ssdg_objective
+
+    make = {"ssdg": ssdg_objective, "dann": dann_objective}.get(parameters.get("objective", "erm"))
+    defaults = {} if make is None else {key: p.default for key, p in inspect.signature(make).parameters.items()
+                                        if key.startswith("lambda_")}
+    changed = [f"{key.removeprefix('lambda_')} {parameters[key]:g}" for key, value in defaults.items()
+               if key in parameters and float(parameters[key]) != value]
+    return f" (λ {', '.join(changed)})" if changed else ""
+
+
 def method_name(parameters: dict) -> str:
     """A run's row in the benchmark: its network, start, objective and data, e.g. "ViT", "ViT + SSDG",
     "OA-Net (energy cue) + SSDG", "ViT (pre-trained)", "CLIP ViT", "ViT + SSDG + pool faces",
@@ -273,7 +287,7 @@ def method_name(parameters: dict) -> str:
         elif parameters.get("pretrained_vit"):
             network += " (pre-trained)"
         objective = parameters.get("objective", "erm")
-        name = network if objective == "erm" else f"{network} + {objective.upper()}"
+        name = network if objective == "erm" else f"{network} + {objective.upper()}" + _weights_name(parameters)
         name += " + pool faces" if parameters.get("pool_faces") else ""
         return name + (f", {parameters['sources']} in" if parameters.get("sources") else "")
     if "branch" in parameters:  # train_two_stream.ipynb

@@ -8,7 +8,9 @@ For every finished leave-one-domain-out run under the given sweep folders whose 
 domain-generalised one's normalised embedding) of the sources' dev presentations are computed, and a logistic
 regression is asked, by 5-fold cross-validation, which source domain each came from, for the bona fide faces and
 for the attacks apart. Chance is one in three. SSDG should leave the bona fide faces' domain unreadable and the
-attacks' readable; domain-adversarial training both unreadable. Writes one JSON file with one entry per run.
+attacks' readable; domain-adversarial training both unreadable. For a domain-generalised network the entry also
+keeps how often its own discriminator, as trained, names the right domain (the adversary the features were
+trained to fool), and every entry the features' mean norm. Writes one JSON file with one entry per run.
 """
 import argparse
 import json
@@ -62,10 +64,17 @@ def main(argv=None) -> int:
         f = features(run, bench.frames[dev, 0])
         entry = {"run": folder.name, "method": fl.experiments.method_name(parameters),
                  "target": parameters["target"], "seed": parameters["seed"]}
+        if isinstance(run.model, fl.models.DomainGeneralised):  # its own discriminator, as trained
+            with torch.no_grad():
+                judged = run.model.discriminator(torch.from_numpy(f)).argmax(1).numpy()
+            truth = np.array([fl.data.datasets.domain_names(bench).index(d) for d in bench.domain[dev]])
         for kind, keep in (("bona_fide", bench.label[dev] == 1), ("attack", bench.label[dev] == 0)):
             probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=1.0))
             scores = cross_val_score(probe, f[keep], bench.domain[dev][keep], cv=5)
             entry[f"domain_accuracy_{kind}"] = round(float(scores.mean()), 4)
+            entry[f"feature_norm_{kind}"] = round(float(np.linalg.norm(f[keep], axis=1).mean()), 4)
+            if isinstance(run.model, fl.models.DomainGeneralised):
+                entry[f"discriminator_accuracy_{kind}"] = round(float(np.mean(judged[keep] == truth[keep])), 4)
         entries.append(entry)
         print(f"{entry['method']:>18} {entry['target']:>8} seed {entry['seed']}: domain read from bona fide "
               f"{entry['domain_accuracy_bona_fide']:.3f}, from attacks {entry['domain_accuracy_attack']:.3f}",

@@ -169,6 +169,14 @@ def test_sweeps_merge_when_they_share_frames_and_refuse_when_they_do_not():
     assert method_name({"variant": "oanet", "objective": "ssdg", "cue_form": "energy"}) == "OA-Net (energy cue) + SSDG"
     assert method_name({"variant": "only_image", "pretrained_vit": "x.safetensors"}) == "ViT (pre-trained)"
     assert method_name({"variant": "only_image", "objective": "ssdg", "pool_faces": True}) == "ViT + SSDG + pool faces"
+    # loss weights other than the objective's defaults (SSDG's official 2 / 0.1) are part of the row
+    assert method_name({"variant": "only_image", "objective": "ssdg", "lambda_triplet": 2.0,
+                        "lambda_adversarial": 0.1}) == "ViT + SSDG"
+    assert method_name({"variant": "only_image", "objective": "ssdg", "lambda_adversarial": 0.5}) == \
+        "ViT + SSDG (λ adversarial 0.5)"
+    assert method_name({"variant": "oanet", "objective": "ssdg", "cue_form": "energy", "lambda_triplet": 1.0,
+                        "lambda_adversarial": 0.5}) == "OA-Net (energy cue) + SSDG (λ triplet 1, adversarial 0.5)"
+    assert method_name({"variant": "only_image", "objective": "erm", "lambda_adversarial": 0.5}) == "ViT"
     assert method_name({"variant": "only_image", "sources": "studio+office"}) == "ViT, studio+office in"
     clip = {"variant": "only_image", "vit_style": "clip", "pretrained_vit": "clip.safetensors"}
     assert method_name(clip) == "CLIP ViT"

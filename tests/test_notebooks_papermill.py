@@ -372,6 +372,8 @@ def test_oanet_sweep_covers_tables_v_and_iv_fairly():
         assert cells(variant=variant, cue_source="dfg", cue_form="energy", strength=0.5) == every_target
         assert {(t, 0) for t in DOMAINS} <= cells(variant=variant, cue_source="dfg", cue_form="residual")
     assert cells(variant="oanet", cue_source="zero") == every_target  # Table IV's empty cue
+    for source in ("autoencoder", "input"):  # Table IV: the cue without diffusion, and without any generator
+        assert cells(variant="oanet", cue_source=source, cue_form="energy") == every_target
     # one network and one budget for every run: only the input and the cue differ
     shared = ("image_size", "patch_size", "width", "depth", "heads", "stem", "cue_dim", "epochs", "batch_size", "lr",
               "weight_decay", "optimizer", "augment", "ddim_steps", "dfg", "identities_per_domain", "strength")

@@ -11,7 +11,7 @@ from papermill_harness import run_papermill
 from safetensors import safe_open
 
 import faslearn.pretrained as pretrained
-from faslearn import metrics
+from faslearn import experiments, metrics
 from faslearn.data import BenchmarkConfig, make_benchmark, to_tensor
 from faslearn.losses import depth_score
 from faslearn.models import CDCN, CDCNpp
@@ -240,16 +240,14 @@ def test_oanet_results_hold_every_run_of_their_sweep():
 
 @pytest.mark.parametrize("name, config", [("dg_sweep", pretrained.DG_SWEEP),
                                           ("dg_tables_sweep", pretrained.DG_TABLES_SWEEP),
+                                          ("dg_lambda_sweep", pretrained.DG_LAMBDA_SWEEP),
                                           ("vit_mim_sweep", pretrained.VIT_MIM_SWEEP)])
 def test_domain_generalisation_results_hold_their_sweeps_runs(name, config):
     from faslearn.sweeps import expand
 
     config = yaml.safe_load((REPO / config).read_text())
     sweep = pretrained.load_results(name)
-    runs = expand(config)
-    if name == "dg_sweep":  # ResNet-18's seeds 1 and 2 are left for the next session (the config's header says so)
-        runs = {n: p for n, p in runs.items() if not (p["variant"] == "resnet18" and p["seed"] > 0)}
-    assert sweep["config"] == config and sorted(sweep["runs"]) == sorted(runs)
+    assert sweep["config"] == config and sorted(sweep["runs"]) == sorted(expand(config))
     for run in sweep["runs"].values():
         splits = sweep["splits"][run["frames"]]
         assert all(len(run["scores"][s]) == len(splits[s]["labels"]) for s in splits)
@@ -259,8 +257,8 @@ def test_the_domain_generalisation_runs_differ_from_their_plain_rows_in_the_obje
     """SSDG, DANN and AG-FAS against notebook 05's ERM runs: one notebook, one budget, the same network settings."""
     budget = ("image_size", "patch_size", "width", "depth", "heads", "stem", "epochs", "batch_size", "lr",
               "weight_decay", "optimizer", "augment", "identities_per_domain", "difficulty", "moire", "clutter")
-    runs = [run["parameters"] for name in ("dg_sweep", "oanet_sweep", "vit_mim_sweep", "dg_tables_sweep")
-            for run in pretrained.load_results(name)["runs"].values()]
+    runs = [run["parameters"] for name in ("dg_sweep", "oanet_sweep", "vit_mim_sweep", "dg_tables_sweep",
+                                           "dg_lambda_sweep") for run in pretrained.load_results(name)["runs"].values()]
     assert len({tuple(p[k] for k in budget) for p in runs}) == 1
     cue = {(p["cue_source"], p["cue_form"], p["strength"]) for p in runs if p["variant"] == "oanet"
            and p.get("objective", "erm") == "ssdg"}
@@ -364,3 +362,19 @@ def test_each_loader_names_the_entries_of_its_own_kind():
         pretrained.load_results(CHECKPOINT)
     with pytest.raises(ValueError, match="no shipped model weights named"):
         pretrained.load_pretrained(["x"])
+
+
+def test_domain_probe_holds_every_image_only_leave_one_out_run_of_its_sweeps():
+    """scripts/measure_domain_probe.py's shipped output: one entry per ViT or ResNet-18 run of the sweeps it names,
+    the run's own discriminator read for the domain-generalised ones only."""
+    probe = pretrained.load_results("domain_probe")
+    runs = {name: run["parameters"] for sweep in ("oanet_sweep", "dg_sweep", "dg_lambda_sweep")
+            for name, run in pretrained.load_results(sweep)["runs"].items()
+            if run["parameters"]["variant"] in ("only_image", "resnet18")}
+    assert sorted(e["run"] for e in probe["entries"]) == sorted(runs)
+    for entry in probe["entries"]:
+        parameters = runs[entry["run"]]
+        assert entry["method"] == experiments.method_name(parameters) and entry["seed"] == parameters["seed"]
+        readers = [k for k in entry if k.startswith(("domain_accuracy_", "discriminator_accuracy_"))]
+        assert all(0 <= entry[k] <= 1 for k in readers)
+        assert ("discriminator_accuracy_bona_fide" in entry) == (parameters.get("objective", "erm") != "erm")

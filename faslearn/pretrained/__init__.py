@@ -34,6 +34,7 @@ OANET_SWEEP = "notebooks/training/configs/oanet_sweep.yaml"
 DG_SWEEP = "notebooks/training/configs/dg_sweep.yaml"
 DG_TABLES_SWEEP = "notebooks/training/configs/dg_tables_sweep.yaml"
 VIT_MIM_SWEEP = "notebooks/training/configs/vit_mim_sweep.yaml"
+DG_LAMBDA_SWEEP = "notebooks/training/configs/dg_lambda_sweep.yaml"
 
 REGISTRY = {
     "course_sweep": {
@@ -68,7 +69,7 @@ REGISTRY = {
     },
     "oanet_sweep": {
         "path": "oanet_sweep_results.json",
-        "sha256": "7c5d18f55940f8e7c412fdae8316f967abeaf2d65771c7da3f61b503c73cdda0",
+        "sha256": "e2ba1caf2d16bd37ba2af6dae1704151d699b6a99ad832312dd8c763f384e517",
         "made_by": {
             "notebook": "notebooks/training/train_oanet.ipynb",
             "parameters": f"every run of {OANET_SWEEP}",
@@ -78,10 +79,10 @@ REGISTRY = {
     },
     "dg_sweep": {
         "path": "dg_sweep_results.json",
-        "sha256": "72e2905b42c3737563ea5bfd6b6827612997271362f55e11f39f23ad2cd461ed",
+        "sha256": "9cb1b99e1cd608ff2d2d675ddc51ccade47ff66bbfa92b397c1b054ab5d73a4e",
         "made_by": {
             "notebook": "notebooks/training/train_oanet.ipynb",
-            "parameters": f"the runs of {DG_SWEEP} but ResNet-18's seeds 1 and 2",
+            "parameters": f"every run of {DG_SWEEP}",
             "command": f"python scripts/run_sweep.py {DG_SWEEP} && python scripts/run_sweep.py {DG_SWEEP} "
                        "--collect faslearn/pretrained/dg_sweep_results.json",
         },
@@ -94,6 +95,16 @@ REGISTRY = {
             "parameters": f"every run of {DG_TABLES_SWEEP}",
             "command": f"python scripts/run_sweep.py {DG_TABLES_SWEEP} && python scripts/run_sweep.py "
                        f"{DG_TABLES_SWEEP} --collect faslearn/pretrained/dg_tables_sweep_results.json",
+        },
+    },
+    "dg_lambda_sweep": {
+        "path": "dg_lambda_sweep_results.json",
+        "sha256": "6ff6679f59f3f06903247abfdf74e033e2323aba2ab1da5ced894b64b987f046",
+        "made_by": {
+            "notebook": "notebooks/training/train_oanet.ipynb",
+            "parameters": f"every run of {DG_LAMBDA_SWEEP}",
+            "command": f"python scripts/run_sweep.py {DG_LAMBDA_SWEEP} && python scripts/run_sweep.py "
+                       f"{DG_LAMBDA_SWEEP} --collect faslearn/pretrained/dg_lambda_sweep_results.json",
         },
     },
     "vit_mim_sweep": {
@@ -123,13 +134,13 @@ REGISTRY = {
     },
     "domain_probe": {
         "path": "domain_probe.json",
-        "sha256": "890c1887fb00f1f537cb17e1b0038db99ba67f2ffdfd9ff2d7c0b0eb6b73f23e",
+        "sha256": "f7088507c0cf9939d9ddd6e056b4025efdc5d5cde1856e8558b604aaf53c434e",
         "made_by": {
             "notebook": "scripts/measure_domain_probe.py",
-            "parameters": {"runs": "the ViT and ResNet-18 runs of oanet_sweep and dg_sweep", "difficulty": 1.0,
-                           "moire": 1.0, "clutter": 1.0, "colour_managed": True},
+            "parameters": {"runs": "the ViT and ResNet-18 runs of oanet_sweep, dg_sweep and dg_lambda_sweep",
+                           "difficulty": 1.0, "moire": 1.0, "clutter": 1.0, "colour_managed": True},
             "command": "python scripts/measure_domain_probe.py --out faslearn/pretrained/domain_probe.json "
-                       "--runs runs/oanet_sweep runs/dg_sweep",
+                       "--runs runs/oanet_sweep runs/dg_sweep runs/dg_lambda_sweep",
         },
     },
     "oanet_night_leave_one_out": {
