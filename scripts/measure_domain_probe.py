@@ -52,6 +52,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     bench = fl.data.make_benchmark(progress=False)
+    domains = fl.data.datasets.domain_names(bench)  # the order a discriminator's outputs count
     entries = []
     for folder in sorted(p for root in args.runs for p in root.iterdir() if (p / "results.json").is_file()):
         parameters = json.loads((folder / "results.json").read_text())["parameters"]
@@ -64,17 +65,18 @@ def main(argv=None) -> int:
         f = features(run, bench.frames[dev, 0])
         entry = {"run": folder.name, "method": fl.experiments.method_name(parameters),
                  "target": parameters["target"], "seed": parameters["seed"]}
-        if isinstance(run.model, fl.models.DomainGeneralised):  # its own discriminator, as trained
+        right = None  # whether its own discriminator, as trained, names each face's domain (DG networks only)
+        if isinstance(run.model, fl.models.DomainGeneralised):
             with torch.no_grad():
                 judged = run.model.discriminator(torch.from_numpy(f)).argmax(1).numpy()
-            truth = np.array([fl.data.datasets.domain_names(bench).index(d) for d in bench.domain[dev]])
+            right = judged == np.array([domains.index(d) for d in bench.domain[dev]])
         for kind, keep in (("bona_fide", bench.label[dev] == 1), ("attack", bench.label[dev] == 0)):
             probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=1.0))
             scores = cross_val_score(probe, f[keep], bench.domain[dev][keep], cv=5)
             entry[f"domain_accuracy_{kind}"] = round(float(scores.mean()), 4)
             entry[f"feature_norm_{kind}"] = round(float(np.linalg.norm(f[keep], axis=1).mean()), 4)
-            if isinstance(run.model, fl.models.DomainGeneralised):
-                entry[f"discriminator_accuracy_{kind}"] = round(float(np.mean(judged[keep] == truth[keep])), 4)
+            if right is not None:
+                entry[f"discriminator_accuracy_{kind}"] = round(float(right[keep].mean()), 4)
         entries.append(entry)
         print(f"{entry['method']:>18} {entry['target']:>8} seed {entry['seed']}: domain read from bona fide "
               f"{entry['domain_accuracy_bona_fide']:.3f}, from attacks {entry['domain_accuracy_attack']:.3f}",
