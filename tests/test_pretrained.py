@@ -241,6 +241,8 @@ def test_oanet_results_hold_every_run_of_their_sweep():
 @pytest.mark.parametrize("name, config", [("dg_sweep", pretrained.DG_SWEEP),
                                           ("dg_tables_sweep", pretrained.DG_TABLES_SWEEP),
                                           ("dg_lambda_sweep", pretrained.DG_LAMBDA_SWEEP),
+                                          ("dg_budget_sweep", pretrained.DG_BUDGET_SWEEP),
+                                          ("dg_world_sweep", pretrained.DG_WORLD_SWEEP),
                                           ("vit_mim_sweep", pretrained.VIT_MIM_SWEEP)])
 def test_domain_generalisation_results_hold_their_sweeps_runs(name, config):
     from faslearn.sweeps import expand
@@ -263,6 +265,27 @@ def test_the_domain_generalisation_runs_differ_from_their_plain_rows_in_the_obje
     cue = {(p["cue_source"], p["cue_form"], p["strength"]) for p in runs if p["variant"] == "oanet"
            and p.get("objective", "erm") == "ssdg"}
     assert cue == {("dfg", "energy", 0.5)}  # AG-FAS reads the cue its ERM row (OA-Net, energy) reads
+
+
+@pytest.mark.parametrize("name, setting, value, before", [("dg_budget_sweep", "epochs", 20, 10),
+                                                          ("dg_world_sweep", "difficulty", 0.5, 1.0)])
+def test_a_follow_up_sweep_differs_from_the_vits_runs_in_one_setting(name, setting, value, before):
+    """Notebook 06's follow-ups against the ViT's runs they are compared with (plain training from oanet_sweep, SSDG
+    from dg_sweep): every setting but one the same, target for target and seed for seed."""
+    settings = ("variant", "target", "seed", "protocol", "image_size", "patch_size", "width", "depth", "heads", "stem",
+                "epochs", "batch_size", "lr", "weight_decay", "optimizer", "augment", "identities_per_domain",
+                "difficulty", "moire", "clutter", "colour_managed")
+
+    def key(p):
+        weights = (p["lambda_triplet"], p["lambda_adversarial"]) if p.get("objective", "erm") != "erm" else ()
+        return (p.get("objective", "erm"), weights, *(p[k] for k in settings if k != setting))
+
+    follow_up = [run["parameters"] for run in pretrained.load_results(name)["runs"].values()]
+    shorter = [run["parameters"] for sweep in ("oanet_sweep", "dg_sweep")
+               for run in pretrained.load_results(sweep)["runs"].values() if run["parameters"]["variant"] == "only_image"]
+    assert len(follow_up) == 24 and {p[setting] for p in follow_up} == {value}
+    matches = [[q for q in shorter if key(q) == key(p)] for p in follow_up]
+    assert all(len(m) == 1 and m[0][setting] == before for m in matches)
 
 
 def test_shipped_oanet_reproduces_its_recorded_scores_from_cues_made_afresh():

@@ -35,6 +35,8 @@ DG_SWEEP = "notebooks/training/configs/dg_sweep.yaml"
 DG_TABLES_SWEEP = "notebooks/training/configs/dg_tables_sweep.yaml"
 VIT_MIM_SWEEP = "notebooks/training/configs/vit_mim_sweep.yaml"
 DG_LAMBDA_SWEEP = "notebooks/training/configs/dg_lambda_sweep.yaml"
+DG_BUDGET_SWEEP = "notebooks/training/configs/dg_budget_sweep.yaml"
+DG_WORLD_SWEEP = "notebooks/training/configs/dg_world_sweep.yaml"
 
 REGISTRY = {
     "course_sweep": {
@@ -105,6 +107,26 @@ REGISTRY = {
             "parameters": f"every run of {DG_LAMBDA_SWEEP}",
             "command": f"python scripts/run_sweep.py {DG_LAMBDA_SWEEP} && python scripts/run_sweep.py "
                        f"{DG_LAMBDA_SWEEP} --collect faslearn/pretrained/dg_lambda_sweep_results.json",
+        },
+    },
+    "dg_budget_sweep": {
+        "path": "dg_budget_sweep_results.json",
+        "sha256": "ab70faa71915c49538c35a4fa0ee19fb7d2ceae50a0024604f52a5e64dd54128",
+        "made_by": {
+            "notebook": "notebooks/training/train_oanet.ipynb",
+            "parameters": f"every run of {DG_BUDGET_SWEEP}",
+            "command": f"python scripts/run_sweep.py {DG_BUDGET_SWEEP} && python scripts/run_sweep.py "
+                       f"{DG_BUDGET_SWEEP} --collect faslearn/pretrained/dg_budget_sweep_results.json",
+        },
+    },
+    "dg_world_sweep": {
+        "path": "dg_world_sweep_results.json",
+        "sha256": "9689b8c90a0bf98d380eadc503af225e5a7c68896a5bc6275d14bd46b5c08b6b",
+        "made_by": {
+            "notebook": "notebooks/training/train_oanet.ipynb",
+            "parameters": f"every run of {DG_WORLD_SWEEP}",
+            "command": f"python scripts/run_sweep.py {DG_WORLD_SWEEP} && python scripts/run_sweep.py "
+                       f"{DG_WORLD_SWEEP} --collect faslearn/pretrained/dg_world_sweep_results.json",
         },
     },
     "vit_mim_sweep": {
