@@ -282,7 +282,8 @@ def test_a_follow_up_sweep_differs_from_the_vits_runs_in_one_setting(name, setti
 
     follow_up = [run["parameters"] for run in pretrained.load_results(name)["runs"].values()]
     shorter = [run["parameters"] for sweep in ("oanet_sweep", "dg_sweep")
-               for run in pretrained.load_results(sweep)["runs"].values() if run["parameters"]["variant"] == "only_image"]
+               for run in pretrained.load_results(sweep)["runs"].values()
+               if run["parameters"]["variant"] == "only_image"]
     assert len(follow_up) == 24 and {p[setting] for p in follow_up} == {value}
     matches = [[q for q in shorter if key(q) == key(p)] for p in follow_up]
     assert all(len(m) == 1 and m[0][setting] == before for m in matches)
