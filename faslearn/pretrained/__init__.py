@@ -71,7 +71,7 @@ REGISTRY = {
     },
     "oanet_sweep": {
         "path": "oanet_sweep_results.json",
-        "sha256": "e2ba1caf2d16bd37ba2af6dae1704151d699b6a99ad832312dd8c763f384e517",
+        "sha256": "5b2521e7309a7c45054da6f361fc22822c09b3fbae2b359f27ef6be797a754cc",
         "made_by": {
             "notebook": "notebooks/training/train_oanet.ipynb",
             "parameters": f"every run of {OANET_SWEEP}",
