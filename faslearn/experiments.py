@@ -24,6 +24,7 @@ from threadpoolctl import threadpool_limits
 from .data import ATTACKS, Benchmark
 from .metrics import bootstrap_ci, bpcer_at_apcer, eer, evaluate, pad_metrics
 
+DFG_STRENGTH = 0.5  # the strength of the DFG's cue in train_oanet.ipynb's defaults (a test holds the two equal)
 PROTOCOL_LABELS = {"intra": "intra-domain", "leave_one_out": "leave-one-domain-out",
                    "unseen_attack": "unseen attack species"}
 
@@ -271,17 +272,21 @@ def _weights_name(parameters: dict) -> str:
 
 
 def method_name(parameters: dict) -> str:
-    """A run's row in the benchmark: its network, start, objective and data, e.g. "ViT", "ViT + SSDG",
-    "OA-Net (energy cue) + SSDG", "ViT (pre-trained)", "CLIP ViT", "ViT + SSDG + pool faces",
-    "ViT, studio+office in"."""
+    """A run's row in the benchmark: its network, cue, start, objective and data, e.g. "ViT", "ViT + SSDG",
+    "OA-Net (energy cue) + SSDG", "OA-Net (energy cue, strength 0.25)", "ViT (pre-trained)", "CLIP ViT",
+    "ViT + SSDG + pool faces", "ViT, studio+office in"."""
     if "variant" in parameters:  # train_oanet.ipynb
         network = {"only_image": "ViT", "only_residual": "ViT on the cue", "dual_branch": "dual-branch",
                    "oanet": "OA-Net", "resnet18": "ResNet-18"}.get(parameters["variant"], parameters["variant"])
         if parameters["variant"] not in ("only_image", "resnet18"):
-            if parameters.get("cue_source", "dfg") != "dfg":
-                network += f" ({parameters['cue_source']} cue)"
+            source, details = parameters.get("cue_source", "dfg"), []
+            if source != "dfg":
+                details.append(f"{source} cue")
             elif parameters.get("cue_form", "residual") != "residual":
-                network += f" ({parameters['cue_form']} cue)"
+                details.append(f"{parameters['cue_form']} cue")
+            if source == "dfg" and parameters.get("strength", DFG_STRENGTH) != DFG_STRENGTH:
+                details.append(f"strength {parameters['strength']:g}")  # Table VI's rows: not the default's row
+            network += f" ({', '.join(details)})" if details else ""
         if parameters.get("vit_style") == "clip":
             network = "CLIP " + network
         elif parameters.get("pretrained_vit"):

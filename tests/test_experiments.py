@@ -1,5 +1,6 @@
 """The protocol runner's shortcut audit (classifiers that see only a crop's border ring or global colour) and
 the metrics of collected sweeps."""
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -7,6 +8,8 @@ import pytest
 
 from faslearn.experiments import border_ring_statistics, colour_statistics, feature_classifier, sweep_metrics
 from faslearn.metrics import auc, evaluate
+
+REPO = Path(__file__).resolve().parents[1]
 
 N, SIZE = 600, 32
 ROWS = {"train": np.arange(0, 400), "dev": np.arange(400, 500), "test": np.arange(500, 600)}
@@ -148,6 +151,13 @@ def test_the_benchmark_groups_runs_by_method_and_reports_targets_seeds_intervals
     assert "ViT + SSDG" in text and "night" in text and "legacy" in text
 
 
+def test_the_default_dfg_strength_is_train_oanets():
+    from faslearn.experiments import DFG_STRENGTH
+    from faslearn.sweeps import notebook_parameters
+
+    assert notebook_parameters(REPO / "notebooks/training/train_oanet.ipynb")["strength"] == DFG_STRENGTH
+
+
 def test_sweeps_merge_when_they_share_frames_and_refuse_when_they_do_not():
     from faslearn.experiments import merge_sweeps, method_name
 
@@ -168,6 +178,13 @@ def test_sweeps_merge_when_they_share_frames_and_refuse_when_they_do_not():
         merge_sweeps([a, d])
     assert method_name({"variant": "oanet", "objective": "ssdg", "cue_form": "energy"}) == "OA-Net (energy cue) + SSDG"
     assert method_name({"variant": "only_image", "pretrained_vit": "x.safetensors"}) == "ViT (pre-trained)"
+    # a DFG cue made at another strength than train_oanet.ipynb's default is another row (Table VI's)
+    assert method_name({"variant": "oanet", "cue_form": "energy", "strength": 0.5}) == "OA-Net (energy cue)"
+    assert method_name({"variant": "oanet", "cue_form": "energy", "strength": 0.25}) == \
+        "OA-Net (energy cue, strength 0.25)"
+    assert method_name({"variant": "oanet", "strength": 0.75}) == "OA-Net (strength 0.75)"
+    assert method_name({"variant": "oanet", "cue_source": "autoencoder", "strength": 0.75}) == \
+        "OA-Net (autoencoder cue)"  # no diffusion, no strength
     assert method_name({"variant": "only_image", "objective": "ssdg", "pool_faces": True}) == "ViT + SSDG + pool faces"
     # loss weights other than the objective's defaults (SSDG's official 2 / 0.1) are part of the row
     assert method_name({"variant": "only_image", "objective": "ssdg", "lambda_triplet": 2.0,
