@@ -355,7 +355,7 @@ def test_train_dfg_conditions_on_an_arcface_onnx_file(tmp_path):
         run_papermill(notebook, {**smoke, "identity_encoder": str(tmp_path / "missing.onnx")}, tmp_path)
 
 
-def test_oanet_sweep_covers_tables_v_and_iv_fairly():
+def test_oanet_sweep_covers_tables_v_iv_and_vi_fairly():
     from faslearn.data import DOMAINS
 
     config = yaml.safe_load((REPO / "notebooks" / "training" / "configs" / "oanet_sweep.yaml").read_text())
@@ -374,7 +374,11 @@ def test_oanet_sweep_covers_tables_v_and_iv_fairly():
     assert cells(variant="oanet", cue_source="zero") == every_target  # Table IV's empty cue
     for source in ("autoencoder", "input"):  # Table IV: the cue without diffusion, and without any generator
         assert cells(variant="oanet", cue_source=source, cue_form="energy") == every_target
+    for strength in (0.25, 0.75):  # Table VI: how far the DFG noises, beside Table V's 0.5
+        assert cells(variant="oanet", cue_source="dfg", cue_form="energy", strength=strength) == every_target
+    assert {r["strength"] for r in runs} == {0.25, 0.5, 0.75}
+    assert all(r["strength"] == 0.5 for r in runs if not (r["variant"] == "oanet" and r["cue_form"] == "energy"))
     # one network and one budget for every run: only the input and the cue differ
     shared = ("image_size", "patch_size", "width", "depth", "heads", "stem", "cue_dim", "epochs", "batch_size", "lr",
-              "weight_decay", "optimizer", "augment", "ddim_steps", "dfg", "identities_per_domain", "strength")
+              "weight_decay", "optimizer", "augment", "ddim_steps", "dfg", "identities_per_domain")
     assert len({tuple(r[k] for k in shared) for r in runs}) == 1
