@@ -36,7 +36,8 @@ def test_registry_entry_is_shipped_with_its_digest_and_recipe(name):
     entry = pretrained.REGISTRY[name]
     file = pretrained.path(name)
     assert hashlib.sha256(file.read_bytes()).hexdigest() == entry["sha256"]
-    assert file.stat().st_size < (5 << 20 if file.suffix == ".safetensors" else 1 << 20)
+    # weights under 5 MiB; a collected sweep under 2 MiB (oanet_sweep's 144 runs, scores at 4 digits: 1.1 MiB)
+    assert file.stat().st_size < (5 << 20 if file.suffix == ".safetensors" else 2 << 20)
     made_by = entry["made_by"]
     assert (REPO / made_by["notebook"]).is_file()
     assert "run_sweep.py" in made_by["command"] or made_by["command"].startswith(f"python {made_by['notebook']}")

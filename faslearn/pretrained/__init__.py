@@ -71,7 +71,7 @@ REGISTRY = {
     },
     "oanet_sweep": {
         "path": "oanet_sweep_results.json",
-        "sha256": "5b2521e7309a7c45054da6f361fc22822c09b3fbae2b359f27ef6be797a754cc",
+        "sha256": "55b5a516bdf6340e75c4eda4e3ba5981d8ea90c1d5c5c4951e3672fccb78367f",
         "made_by": {
             "notebook": "notebooks/training/train_oanet.ipynb",
             "parameters": f"every run of {OANET_SWEEP}",
