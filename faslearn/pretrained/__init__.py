@@ -38,97 +38,36 @@ DG_LAMBDA_SWEEP = "notebooks/training/configs/dg_lambda_sweep.yaml"
 DG_BUDGET_SWEEP = "notebooks/training/configs/dg_budget_sweep.yaml"
 DG_WORLD_SWEEP = "notebooks/training/configs/dg_world_sweep.yaml"
 
+
+def _collected(config: str, notebook: str, sha256: str) -> dict:
+    """The registry entry of a collected sweep: every run of ``config``, trained by ``notebook`` through
+    scripts/run_sweep.py and collected into faslearn/pretrained/<the config's name>_results.json."""
+    name = Path(config).stem
+    return {"path": f"{name}_results.json", "sha256": sha256,
+            "made_by": {"notebook": notebook, "parameters": f"every run of {config}",
+                        "command": f"python scripts/run_sweep.py {config} && python scripts/run_sweep.py {config} "
+                                   f"--collect faslearn/pretrained/{name}_results.json"}}
+
+
 REGISTRY = {
-    "course_sweep": {
-        "path": "course_sweep_results.json",
-        "sha256": "6a0f15026800d65a877ce9859d9b0ae3eee7b4614106e18570403778d4dc860e",
-        "made_by": {
-            "notebook": "notebooks/training/train_cdcn.ipynb",
-            "parameters": f"every run of {SWEEP}",
-            "command": f"python scripts/run_sweep.py {SWEEP} && python scripts/run_sweep.py {SWEEP} "
-                       "--collect faslearn/pretrained/course_sweep_results.json",
-        },
-    },
-    "two_stream_sweep": {
-        "path": "two_stream_sweep_results.json",
-        "sha256": "4a99f5f9fe7ff6d6ecd52ea6d55a0d82f07e86437d17f5ab7c67f8def955c7b5",
-        "made_by": {
-            "notebook": "notebooks/training/train_two_stream.ipynb",
-            "parameters": f"every run of {TWO_STREAM_SWEEP}",
-            "command": f"python scripts/run_sweep.py {TWO_STREAM_SWEEP} && python scripts/run_sweep.py "
-                       f"{TWO_STREAM_SWEEP} --collect faslearn/pretrained/two_stream_sweep_results.json",
-        },
-    },
-    "dfg_pool_size": {
-        "path": "dfg_pool_size_results.json",
-        "sha256": "d921f54ceb818d6740228579ed7b6543a36cffb5f4b29acabf6c3571823fdfaf",
-        "made_by": {
-            "notebook": "notebooks/training/train_dfg.ipynb",
-            "parameters": f"every run of {DFG_POOL_SIZE}",
-            "command": f"python scripts/run_sweep.py {DFG_POOL_SIZE} && python scripts/run_sweep.py "
-                       f"{DFG_POOL_SIZE} --collect faslearn/pretrained/dfg_pool_size_results.json",
-        },
-    },
-    "oanet_sweep": {
-        "path": "oanet_sweep_results.json",
-        "sha256": "55b5a516bdf6340e75c4eda4e3ba5981d8ea90c1d5c5c4951e3672fccb78367f",
-        "made_by": {
-            "notebook": "notebooks/training/train_oanet.ipynb",
-            "parameters": f"every run of {OANET_SWEEP}",
-            "command": f"python scripts/run_sweep.py {OANET_SWEEP} && python scripts/run_sweep.py {OANET_SWEEP} "
-                       "--collect faslearn/pretrained/oanet_sweep_results.json",
-        },
-    },
-    "dg_sweep": {
-        "path": "dg_sweep_results.json",
-        "sha256": "9cb1b99e1cd608ff2d2d675ddc51ccade47ff66bbfa92b397c1b054ab5d73a4e",
-        "made_by": {
-            "notebook": "notebooks/training/train_oanet.ipynb",
-            "parameters": f"every run of {DG_SWEEP}",
-            "command": f"python scripts/run_sweep.py {DG_SWEEP} && python scripts/run_sweep.py {DG_SWEEP} "
-                       "--collect faslearn/pretrained/dg_sweep_results.json",
-        },
-    },
-    "dg_tables_sweep": {
-        "path": "dg_tables_sweep_results.json",
-        "sha256": "6c63662c7d7d3d8e6a359b63b0c1c66bc68f8bcb8d8fe236a3cfbb590734af76",
-        "made_by": {
-            "notebook": "notebooks/training/train_oanet.ipynb",
-            "parameters": f"every run of {DG_TABLES_SWEEP}",
-            "command": f"python scripts/run_sweep.py {DG_TABLES_SWEEP} && python scripts/run_sweep.py "
-                       f"{DG_TABLES_SWEEP} --collect faslearn/pretrained/dg_tables_sweep_results.json",
-        },
-    },
-    "dg_lambda_sweep": {
-        "path": "dg_lambda_sweep_results.json",
-        "sha256": "6ff6679f59f3f06903247abfdf74e033e2323aba2ab1da5ced894b64b987f046",
-        "made_by": {
-            "notebook": "notebooks/training/train_oanet.ipynb",
-            "parameters": f"every run of {DG_LAMBDA_SWEEP}",
-            "command": f"python scripts/run_sweep.py {DG_LAMBDA_SWEEP} && python scripts/run_sweep.py "
-                       f"{DG_LAMBDA_SWEEP} --collect faslearn/pretrained/dg_lambda_sweep_results.json",
-        },
-    },
-    "dg_budget_sweep": {
-        "path": "dg_budget_sweep_results.json",
-        "sha256": "ab70faa71915c49538c35a4fa0ee19fb7d2ceae50a0024604f52a5e64dd54128",
-        "made_by": {
-            "notebook": "notebooks/training/train_oanet.ipynb",
-            "parameters": f"every run of {DG_BUDGET_SWEEP}",
-            "command": f"python scripts/run_sweep.py {DG_BUDGET_SWEEP} && python scripts/run_sweep.py "
-                       f"{DG_BUDGET_SWEEP} --collect faslearn/pretrained/dg_budget_sweep_results.json",
-        },
-    },
-    "dg_world_sweep": {
-        "path": "dg_world_sweep_results.json",
-        "sha256": "9689b8c90a0bf98d380eadc503af225e5a7c68896a5bc6275d14bd46b5c08b6b",
-        "made_by": {
-            "notebook": "notebooks/training/train_oanet.ipynb",
-            "parameters": f"every run of {DG_WORLD_SWEEP}",
-            "command": f"python scripts/run_sweep.py {DG_WORLD_SWEEP} && python scripts/run_sweep.py "
-                       f"{DG_WORLD_SWEEP} --collect faslearn/pretrained/dg_world_sweep_results.json",
-        },
-    },
+    "course_sweep": _collected(SWEEP, "notebooks/training/train_cdcn.ipynb",
+                               "6a0f15026800d65a877ce9859d9b0ae3eee7b4614106e18570403778d4dc860e"),
+    "two_stream_sweep": _collected(TWO_STREAM_SWEEP, "notebooks/training/train_two_stream.ipynb",
+                                   "4a99f5f9fe7ff6d6ecd52ea6d55a0d82f07e86437d17f5ab7c67f8def955c7b5"),
+    "dfg_pool_size": _collected(DFG_POOL_SIZE, "notebooks/training/train_dfg.ipynb",
+                                "d921f54ceb818d6740228579ed7b6543a36cffb5f4b29acabf6c3571823fdfaf"),
+    "oanet_sweep": _collected(OANET_SWEEP, "notebooks/training/train_oanet.ipynb",
+                              "55b5a516bdf6340e75c4eda4e3ba5981d8ea90c1d5c5c4951e3672fccb78367f"),
+    "dg_sweep": _collected(DG_SWEEP, "notebooks/training/train_oanet.ipynb",
+                           "9cb1b99e1cd608ff2d2d675ddc51ccade47ff66bbfa92b397c1b054ab5d73a4e"),
+    "dg_tables_sweep": _collected(DG_TABLES_SWEEP, "notebooks/training/train_oanet.ipynb",
+                                  "6c63662c7d7d3d8e6a359b63b0c1c66bc68f8bcb8d8fe236a3cfbb590734af76"),
+    "dg_lambda_sweep": _collected(DG_LAMBDA_SWEEP, "notebooks/training/train_oanet.ipynb",
+                                  "6ff6679f59f3f06903247abfdf74e033e2323aba2ab1da5ced894b64b987f046"),
+    "dg_budget_sweep": _collected(DG_BUDGET_SWEEP, "notebooks/training/train_oanet.ipynb",
+                                  "ab70faa71915c49538c35a4fa0ee19fb7d2ceae50a0024604f52a5e64dd54128"),
+    "dg_world_sweep": _collected(DG_WORLD_SWEEP, "notebooks/training/train_oanet.ipynb",
+                                 "9689b8c90a0bf98d380eadc503af225e5a7c68896a5bc6275d14bd46b5c08b6b"),
     "vit_mim_sweep": {
         "path": "vit_mim_sweep_results.json",
         "sha256": "f7381fd11adc46da752076b5b37ba39e61cbd1c59abb19743f94db920bb6b954",
