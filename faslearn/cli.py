@@ -424,12 +424,13 @@ def train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def benchmark(args: argparse.Namespace) -> int:
     from .experiments import benchmark as benchmark_table
-    from .experiments import benchmark_text, merge_sweeps, read_sweep, target_name
+    from .experiments import benchmark_text, fuse_two_stream, merge_sweeps, read_sweep, target_name
 
     for option, path in (("--json", args.json), ("--csv", args.csv)):  # before the work, not after it
         if path is not None:
             output_file(path, option, args.overwrite)
     sweep = merge_sweeps([read_sweep(source) for source in args.runs])
+    sweep = merge_sweeps([sweep, fuse_two_stream(sweep)])  # the two-stream model beside its branches, if any
     if args.target:
         sweep["runs"] = {n: r for n, r in sweep["runs"].items() if target_name(r["parameters"]) in args.target}
     if not sweep["runs"]:

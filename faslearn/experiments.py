@@ -258,6 +258,48 @@ def merge_sweeps(sweeps: list[dict]) -> dict:
     return merged
 
 
+def fuse_two_stream(sweep: dict) -> dict:
+    """The two-stream model's runs (§3.4 of arXiv 2108.04032: the two branches trained apart, their scores summed).
+
+    Every multi-frame run pairs with the RGB-difference run trained with the same settings, target and seed (each
+    with its paper's feature pyramid and pyramid pooling, `faslearn.models.PAPER_FPM`); the pair becomes one run, branch
+    ``"two_stream"``, whose scores on every split are Σ σ(logit) (`faslearn.models.fuse_scores`). Other runs and
+    unpaired branches are left out.
+
+    Args:
+        sweep: collected `train_two_stream.ipynb` runs (`read_sweep`, `merge_sweeps`).
+
+    Returns:
+        a sweep (the same ``splits``, the fused ``runs``) that `benchmark` and `sweep_metrics` read.
+    """
+    import torch
+
+    from .models import PAPER_FPM, TWO_STREAM_BRANCHES, fuse_scores
+
+    pairs: dict[str, dict] = {}
+    for name, run in sweep["runs"].items():
+        p = run["parameters"]
+        if p.get("branch") in TWO_STREAM_BRANCHES and p.get("fpm") == PAPER_FPM[p["branch"]] and p.get("ppm") is True:
+            shared = json.dumps({k: v for k, v in p.items() if k not in ("branch", "fpm", "output_dir")},
+                                sort_keys=True)
+            pairs.setdefault(shared, {})[p["branch"]] = (name, run)
+    runs = {}
+    for pair in pairs.values():
+        if len(pair) < len(TWO_STREAM_BRANCHES):
+            continue
+        (frame_name, frame), (motion_name, motion) = pair["multi_frame"], pair["rgb_difference"]
+        if frame["frames"] != motion["frames"]:
+            raise ValueError(f"{frame_name!r} and {motion_name!r} scored different clips "
+                             f"({frame['frames']} against {motion['frames']})")
+        scores = {split: fuse_scores(torch.tensor(frame["scores"][split], dtype=torch.float32),
+                                     torch.tensor(motion["scores"][split], dtype=torch.float32)).tolist()
+                  for split in frame["scores"]}
+        runs[f"{frame_name} + {motion_name}"] = {
+            "parameters": {**frame["parameters"], "branch": "two_stream", "fpm": None},
+            "frames": frame["frames"], "history": [], "scores": scores}
+    return {"splits": sweep["splits"], "runs": runs}
+
+
 def _weights_name(parameters: dict) -> str:
     """" (λ adversarial 0.5)" for a run whose loss weights differ from its objective's defaults (the keyword
     defaults of `faslearn.losses.ssdg_objective` / `dann_objective`: SSDG's official config), else ""."""
@@ -295,10 +337,28 @@ def method_name(parameters: dict) -> str:
         name = network if objective == "erm" else f"{network} + {objective.upper()}" + _weights_name(parameters)
         name += " + pool faces" if parameters.get("pool_faces") else ""
         return name + (f", {parameters['sources']} in" if parameters.get("sources") else "")
-    if "branch" in parameters:  # train_two_stream.ipynb
-        return f"two-stream {parameters['branch']}"
-    return {"cdcn": "CDCN (depth)", "cdcn_binary": "CDCN binary", "multitask": "CDCN multi-task",
-            "resnet18": "ResNet-18"}.get(parameters.get("model"), str(parameters.get("model")))
+    if "branch" in parameters:  # train_two_stream.ipynb; "two_stream": both branches fused (`fuse_two_stream`)
+        from .models.two_stream import PAPER_FPM
+
+        branch, details = parameters["branch"], []
+        if branch != "two_stream":
+            if parameters.get("fpm", "paper") not in ("paper", PAPER_FPM.get(branch)):
+                fpm = parameters["fpm"]
+                details.append("no FPM" if fpm == "none" else f"{fpm.replace('_', '-')} FPM")
+            if parameters.get("ppm") is False:
+                details.append("no PPM")
+        if parameters.get("optimizer", "adamw") != "adamw":
+            details.append(str(parameters["optimizer"]).upper())
+        if parameters.get("augment"):
+            details.append("augmented")
+        name = "two-stream" if branch == "two_stream" else f"two-stream {branch}"
+        return name + (f" ({', '.join(details)})" if details else "")
+    model = parameters.get("model")
+    name = {"cdcn": "CDCN (depth)", "cdcn_binary": "CDCN binary", "multitask": "CDCN multi-task",
+            "resnet18": "ResNet-18"}.get(model, str(model))
+    if model in ("cdcn", "cdcn_binary", "multitask") and parameters.get("theta", 0.7) != 0.7:
+        name += f", θ {parameters['theta']:g}"  # notebook 02's θ sweep: not the default's row
+    return name
 
 
 def target_name(parameters: dict) -> str:
@@ -367,12 +427,13 @@ def benchmark(sweep: dict, method: Callable[[dict], str] = method_name, n_boot: 
 def benchmark_text(table: list[dict], targets: list[str] | None = None) -> str:
     """`benchmark`'s rows as a fixed-width text table, in %."""
     targets = targets or list(dict.fromkeys(t for entry in table for t in entry["targets"]))
-    header = (f"{'method':<26}" + "".join(f"{t:>9}" for t in targets)
+    width = max([26] + [len(e["method"]) + 2 for e in table])
+    header = (f"{'method':<{width}}" + "".join(f"{t:>9}" for t in targets)
               + f"{'HTER':>15}{'95% CI':>14}{'ACER':>8}{'AUC':>7}{'legacy':>8}{'seeds':>6}")
     lines = [header, "-" * len(header)]
     for e in table:
         cells = "".join(f"{100 * e['targets'][t]:>9.1f}" if t in e["targets"] else f"{'':>9}" for t in targets)
         interval = f"{100 * e['low']:.1f}–{100 * e['high']:.1f}" if "low" in e else ""
-        lines.append(f"{e['method']:<26}{cells}{100 * e['hter']:>9.1f} ± {100 * e['hter_sd']:<3.1f}{interval:>14}"
+        lines.append(f"{e['method']:<{width}}{cells}{100 * e['hter']:>9.1f} ± {100 * e['hter_sd']:<3.1f}{interval:>14}"
                      f"{100 * e['acer']:>8.1f}{e['auc']:>7.3f}{100 * e['legacy_hter']:>8.1f}{e['seeds']:>6}")
     return "\n".join(lines)

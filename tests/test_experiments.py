@@ -151,6 +151,38 @@ def test_the_benchmark_groups_runs_by_method_and_reports_targets_seeds_intervals
     assert "ViT + SSDG" in text and "night" in text and "legacy" in text
 
 
+def test_the_two_stream_model_fuses_each_multi_frame_run_with_its_rgb_difference_twin():
+    import torch
+
+    from faslearn.experiments import benchmark, fuse_two_stream
+    from faslearn.models import fuse_scores
+
+    labels = [1, 1, 0, 0]
+    split = {"labels": labels, "pai": ["bona_fide", "bona_fide", "print_1", "replay_1"], "video": list("abcd")}
+    runs = {}
+    for seed in (0, 1):
+        for branch, fpm, logits in (("multi_frame", "top_down", [2, 1, -1, 0.5]),
+                                    ("rgb_difference", "bottom_up", [1, 0.5, 0.2, -2]),
+                                    ("rgb_difference", "top_down", [9, 9, 9, 9])):  # not the paper's pyramid
+            parameters = {"branch": branch, "fpm": fpm, "ppm": True, "protocol": "leave_one_out", "target": "night",
+                          "seed": seed, "output_dir": f"runs/{branch}-{fpm}-{seed}"}
+            runs[f"{branch}-{fpm}-{seed}"] = {"parameters": parameters, "frames": "loo-night",
+                                              "scores": {"dev": logits, "test": logits}}
+    runs["multi_frame-top_down-lonely"] = {**runs["multi_frame-top_down-0"],
+                                           "parameters": {**runs["multi_frame-top_down-0"]["parameters"], "seed": 5}}
+    sweep = {"splits": {"loo-night": {"dev": split, "test": split}}, "runs": runs}
+    fused = fuse_two_stream(sweep)
+    assert sorted(fused["runs"]) == [f"multi_frame-top_down-{s} + rgb_difference-bottom_up-{s}" for s in (0, 1)]
+    run = fused["runs"]["multi_frame-top_down-0 + rgb_difference-bottom_up-0"]
+    expected = fuse_scores(torch.tensor([2, 1, -1, 0.5]), torch.tensor([1, 0.5, 0.2, -2])).tolist()
+    assert run["scores"]["test"] == pytest.approx(expected) and run["parameters"]["branch"] == "two_stream"
+    (row,) = benchmark(fused, n_boot=0)
+    assert row["method"] == "two-stream" and row["seeds"] == 2 and row["targets"] == {"night": 0.0}
+    runs["rgb_difference-bottom_up-1"] = {**runs["rgb_difference-bottom_up-1"], "frames": "loo-studio"}
+    with pytest.raises(ValueError, match="scored different clips"):
+        fuse_two_stream(sweep)
+
+
 def test_the_default_dfg_strength_is_train_oanets():
     from faslearn.experiments import DFG_STRENGTH
     from faslearn.sweeps import notebook_parameters
@@ -198,7 +230,13 @@ def test_sweeps_merge_when_they_share_frames_and_refuse_when_they_do_not():
     clip = {"variant": "only_image", "vit_style": "clip", "pretrained_vit": "clip.safetensors"}
     assert method_name(clip) == "CLIP ViT"
     assert method_name({"model": "cdcn", "theta": 0.7}) == "CDCN (depth)"
+    assert method_name({"model": "cdcn", "theta": 0.4}) == "CDCN (depth), θ 0.4"
     assert method_name({"branch": "multi_frame"}) == "two-stream multi_frame"
+    assert method_name({"branch": "multi_frame", "fpm": "top_down", "ppm": True}) == "two-stream multi_frame"
+    assert method_name({"branch": "rgb_difference", "fpm": "none", "ppm": False, "optimizer": "sgd",
+                        "augment": True}) == "two-stream rgb_difference (no FPM, no PPM, SGD, augmented)"
+    assert method_name({"branch": "multi_frame", "fpm": "bottom_up"}) == "two-stream multi_frame (bottom-up FPM)"
+    assert method_name({"branch": "two_stream", "fpm": None, "optimizer": "sgd"}) == "two-stream (SGD)"
 
 
 def test_a_run_folder_or_a_sweep_file_is_read_and_anything_else_refused_in_one_line(tmp_path):

@@ -13,8 +13,10 @@ from .mim import MaskedImageModel
 from .oanet import CueEncoder, DualBranch, OANet, ViT, load_clip_weights, load_pretrained_vit, load_vit_weights
 from .registry import create_model, list_models, model_entry, model_objective, register_model
 from .two_stream import (
+    PAPER_FPM,
     PAPER_PARAMETERS,
     PPM_BINS,
+    TWO_STREAM_BRANCHES,
     DifferenceBranch,
     MultiFrameBranch,
     PyramidBackbone,
@@ -27,12 +29,12 @@ from .two_stream import (
 
 __all__ = ["ArcFaceLoss", "CDCN", "CDCNBinary", "CDCNpp", "Conv2dCD", "CueEncoder", "DeFakeFaceGenerator",
            "DifferenceBranch", "DomainGeneralised", "DualBranch", "IdentityEncoder", "LBPSVM", "MaskedImageModel",
-           "MultiFrameBranch", "MultiTaskNet", "OANet", "OnnxIdentityEncoder", "PAPER_PARAMETERS", "PPM_BINS",
-           "PyramidBackbone", "TwoStream", "ViT", "create_model", "embed", "fold_cdc", "fuse_scores", "grl_weight",
-           "inflate_first_conv", "lbp_features", "list_models", "load_clip_weights", "load_pretrained_vit",
-           "load_vit_weights", "model_entry", "model_objective", "parameter_count", "register_model",
-           "residual_energy", "resnet18_binary", "reverse_gradient", "rgb_differences", "standardise",
-           "train_identity_encoder", "verification"]
+           "MultiFrameBranch", "MultiTaskNet", "OANet", "OnnxIdentityEncoder", "PAPER_FPM", "PAPER_PARAMETERS",
+           "PPM_BINS", "PyramidBackbone", "TWO_STREAM_BRANCHES", "TwoStream", "ViT", "create_model", "embed",
+           "fold_cdc", "fuse_scores", "grl_weight", "inflate_first_conv", "lbp_features", "list_models",
+           "load_clip_weights", "load_pretrained_vit", "load_vit_weights", "model_entry", "model_objective",
+           "parameter_count", "register_model", "residual_energy", "resnet18_binary", "reverse_gradient",
+           "rgb_differences", "standardise", "train_identity_encoder", "verification"]
 
 # The De-fake Face Generator is built from diffusers, which takes seconds to import: its module loads the
 # first time one of its names is used (PEP 562), so notebooks that never touch it start faster.

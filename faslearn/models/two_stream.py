@@ -52,6 +52,11 @@ from torchvision.models import mobilenet_v3_small
 
 PAPER_PARAMETERS = 1.73e6  # "The parameter size of the whole two-stream model is only 1.73 M" (§4.2)
 FPM_DIRECTIONS = (None, "top_down", "bottom_up")
+# each branch's feature pyramid as the paper builds it (§3.2-3.3): top-down for the frame branches, bottom-up for
+# the motion branches (all with pyramid pooling); the two-stream model is the multi-frame and RGB-difference ones
+PAPER_FPM = {"single_frame": "top_down", "multi_frame": "top_down", "rgb_difference": "bottom_up",
+             "optical_flow": "bottom_up"}
+TWO_STREAM_BRANCHES = ("multi_frame", "rgb_difference")
 PPM_BINS = (1, 2, 3, 6)
 # torchvision's mobilenet_v3_small().features[a:b] for the five stages, each starting with a stride-2
 # layer; out channels at width 1.0: 16, 16, 24, 48, 576 (the last stage ends in the 1×1 conv 96 → 576)
