@@ -430,7 +430,8 @@ def benchmark(args: argparse.Namespace) -> int:
         if path is not None:
             output_file(path, option, args.overwrite)
     sweep = merge_sweeps([read_sweep(source) for source in args.runs])
-    sweep = merge_sweeps([sweep, fuse_two_stream(sweep)])  # the two-stream model beside its branches, if any
+    fused = fuse_two_stream(sweep)  # the two-stream model beside its branches, if any
+    sweep = merge_sweeps([sweep, fused])
     if args.target:
         sweep["runs"] = {n: r for n, r in sweep["runs"].items() if target_name(r["parameters"]) in args.target}
     if not sweep["runs"]:
@@ -446,7 +447,9 @@ def benchmark(args: argparse.Namespace) -> int:
                              "(choose one with --protocol)")
     table = benchmark_table(sweep, n_boot=args.bootstrap)
     table.sort(key=lambda entry: entry["hter"])
-    print(f"{len(sweep['runs'])} runs; HTER at each run's dev EER threshold, mean over targets ± sd over seeds; "
+    pairs = sum(name in sweep["runs"] for name in fused["runs"])
+    print(f"{len(sweep['runs']) - pairs} runs" + (f" (and {pairs} two-stream pairs fused)" if pairs else "")
+          + "; HTER at each run's dev EER threshold, mean over targets ± sd over seeds; "
           "legacy: at the target's own EER threshold (optimistic)")
     print(benchmark_text(table))
     flat = [{k: v for k, v in entry.items() if k != "targets"} | {f"hter_{t}": v for t, v in entry["targets"].items()}

@@ -262,9 +262,10 @@ def fuse_two_stream(sweep: dict) -> dict:
     """The two-stream model's runs (§3.4 of arXiv 2108.04032: the two branches trained apart, their scores summed).
 
     Every multi-frame run pairs with the RGB-difference run trained with the same settings, target and seed (each
-    with its paper's feature pyramid and pyramid pooling, `faslearn.models.PAPER_FPM`); the pair becomes one run, branch
-    ``"two_stream"``, whose scores on every split are Σ σ(logit) (`faslearn.models.fuse_scores`). Other runs and
-    unpaired branches are left out.
+    with the paper's feature pyramid, ``fpm="paper"`` or its direction spelled out, `faslearn.models.PAPER_FPM`, and
+    pyramid pooling); where a run ran (device, threads, workers, crop cache, output folder) does not matter. The pair
+    becomes one run, branch ``"two_stream"``, whose scores on every split are Σ σ(logit) (`faslearn.models.fuse_scores`)
+    and whose ``members`` name the two runs. Other runs and unpaired branches are left out.
 
     Args:
         sweep: collected `train_two_stream.ipynb` runs (`read_sweep`, `merge_sweeps`).
@@ -276,13 +277,18 @@ def fuse_two_stream(sweep: dict) -> dict:
 
     from .models import PAPER_FPM, TWO_STREAM_BRANCHES, fuse_scores
 
+    where = ("branch", "fpm", "output_dir", "device", "cpu_threads", "num_workers", "crop_cache", "mixed_precision")
     pairs: dict[str, dict] = {}
     for name, run in sweep["runs"].items():
         p = run["parameters"]
-        if p.get("branch") in TWO_STREAM_BRANCHES and p.get("fpm") == PAPER_FPM[p["branch"]] and p.get("ppm") is True:
-            shared = json.dumps({k: v for k, v in p.items() if k not in ("branch", "fpm", "output_dir")},
-                                sort_keys=True)
-            pairs.setdefault(shared, {})[p["branch"]] = (name, run)
+        branch = p.get("branch")
+        if branch in TWO_STREAM_BRANCHES and p.get("fpm") in ("paper", PAPER_FPM[branch]) and p.get("ppm") is True:
+            shared = json.dumps({k: v for k, v in p.items() if k not in where}, sort_keys=True)
+            pair = pairs.setdefault(shared, {})
+            if branch in pair:
+                raise ValueError(f"{pair[branch][0]!r} and {name!r} are the same {branch} run (settings, target "
+                                 "and seed): which one is the two-stream model's?")
+            pair[branch] = (name, run)
     runs = {}
     for pair in pairs.values():
         if len(pair) < len(TWO_STREAM_BRANCHES):
@@ -296,7 +302,7 @@ def fuse_two_stream(sweep: dict) -> dict:
                   for split in frame["scores"]}
         runs[f"{frame_name} + {motion_name}"] = {
             "parameters": {**frame["parameters"], "branch": "two_stream", "fpm": None},
-            "frames": frame["frames"], "history": [], "scores": scores}
+            "frames": frame["frames"], "history": [], "scores": scores, "members": [frame_name, motion_name]}
     return {"splits": sweep["splits"], "runs": runs}
 
 
@@ -351,6 +357,8 @@ def method_name(parameters: dict) -> str:
             details.append(str(parameters["optimizer"]).upper())
         if parameters.get("augment"):
             details.append("augmented")
+        if parameters.get("max_train_samples"):
+            details.append(f"{parameters['max_train_samples']} clips")
         name = "two-stream" if branch == "two_stream" else f"two-stream {branch}"
         return name + (f" ({', '.join(details)})" if details else "")
     model = parameters.get("model")
@@ -358,6 +366,8 @@ def method_name(parameters: dict) -> str:
             "resnet18": "ResNet-18"}.get(model, str(model))
     if model in ("cdcn", "cdcn_binary", "multitask") and parameters.get("theta", 0.7) != 0.7:
         name += f", θ {parameters['theta']:g}"  # notebook 02's θ sweep: not the default's row
+    if parameters.get("max_train_samples"):  # a subset of the training presentations (0: all of them)
+        name += f", {parameters['max_train_samples']} presentations"
     return name
 
 

@@ -178,8 +178,19 @@ def test_the_two_stream_model_fuses_each_multi_frame_run_with_its_rgb_difference
     assert run["scores"]["test"] == pytest.approx(expected) and run["parameters"]["branch"] == "two_stream"
     (row,) = benchmark(fused, n_boot=0)
     assert row["method"] == "two-stream" and row["seeds"] == 2 and row["targets"] == {"night": 0.0}
+    assert run["members"] == ["multi_frame-top_down-0", "rgb_difference-bottom_up-0"]
+    # fpm="paper" (train_two_stream.ipynb's default) is the paper's pyramid; where a run ran does not matter
+    runs["multi_frame-top_down-1"]["parameters"] |= {"fpm": "paper", "device": "cuda", "cpu_threads": 4}
+    assert len(fuse_two_stream(sweep)["runs"]) == 2
+    runs["rgb_difference-bottom_up-1"]["parameters"] |= {"lr": 0.01}  # another setting: no pair
+    assert len(fuse_two_stream(sweep)["runs"]) == 1
+    del runs["rgb_difference-bottom_up-1"]["parameters"]["lr"]
     runs["rgb_difference-bottom_up-1"] = {**runs["rgb_difference-bottom_up-1"], "frames": "loo-studio"}
     with pytest.raises(ValueError, match="scored different clips"):
+        fuse_two_stream(sweep)
+    runs["rgb_difference-bottom_up-1"]["frames"] = "loo-night"
+    runs["copy"] = {**runs["rgb_difference-bottom_up-0"]}
+    with pytest.raises(ValueError, match="are the same rgb_difference run"):
         fuse_two_stream(sweep)
 
 
@@ -237,6 +248,9 @@ def test_sweeps_merge_when_they_share_frames_and_refuse_when_they_do_not():
                         "augment": True}) == "two-stream rgb_difference (no FPM, no PPM, SGD, augmented)"
     assert method_name({"branch": "multi_frame", "fpm": "bottom_up"}) == "two-stream multi_frame (bottom-up FPM)"
     assert method_name({"branch": "two_stream", "fpm": None, "optimizer": "sgd"}) == "two-stream (SGD)"
+    assert method_name({"branch": "two_stream", "max_train_samples": 540}) == "two-stream (540 clips)"
+    assert method_name({"model": "cdcn", "max_train_samples": 540}) == "CDCN (depth), 540 presentations"
+    assert method_name({"model": "cdcn", "max_train_samples": 0}) == "CDCN (depth)"
 
 
 def test_a_run_folder_or_a_sweep_file_is_read_and_anything_else_refused_in_one_line(tmp_path):

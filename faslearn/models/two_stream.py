@@ -52,8 +52,10 @@ from torchvision.models import mobilenet_v3_small
 
 PAPER_PARAMETERS = 1.73e6  # "The parameter size of the whole two-stream model is only 1.73 M" (§4.2)
 FPM_DIRECTIONS = (None, "top_down", "bottom_up")
-# each branch's feature pyramid as the paper builds it (§3.2-3.3): top-down for the frame branches, bottom-up for
-# the motion branches (all with pyramid pooling); the two-stream model is the multi-frame and RGB-difference ones
+# each branch's feature pyramid as the paper's prose builds it (§3.2-3.3; the single-frame and optical-flow branches
+# take their branch's structure, §4.5; Table 4's labels say the opposite, see above): top-down for the frame branches,
+# bottom-up for the motion branches, all with pyramid pooling; the two-stream model is the multi-frame and
+# RGB-difference branches (§3.4)
 PAPER_FPM = {"single_frame": "top_down", "multi_frame": "top_down", "rgb_difference": "bottom_up",
              "optical_flow": "bottom_up"}
 TWO_STREAM_BRANCHES = ("multi_frame", "rgb_difference")
