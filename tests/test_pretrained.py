@@ -244,6 +244,7 @@ def test_oanet_results_hold_every_run_of_their_sweep():
                                           ("dg_lambda_sweep", pretrained.DG_LAMBDA_SWEEP),
                                           ("dg_budget_sweep", pretrained.DG_BUDGET_SWEEP),
                                           ("dg_world_sweep", pretrained.DG_WORLD_SWEEP),
+                                          ("benchmark_cdcn_sweep", pretrained.BENCHMARK_CDCN_SWEEP),
                                           ("vit_mim_sweep", pretrained.VIT_MIM_SWEEP)])
 def test_domain_generalisation_results_hold_their_sweeps_runs(name, config):
     from faslearn.sweeps import expand
@@ -288,6 +289,22 @@ def test_a_follow_up_sweep_differs_from_the_vits_runs_in_one_setting(name, setti
     assert len(follow_up) == 24 and {p[setting] for p in follow_up} == {value}
     matches = [[q for q in shorter if key(q) == key(p)] for p in follow_up]
     assert all(len(m) == 1 and m[0][setting] == before for m in matches)
+
+
+def test_notebook_06s_cdcn_runs_are_notebook_02s_on_every_target_and_every_presentation():
+    """benchmark_cdcn_sweep against notebook 02's leave-one-out runs (course_sweep: night, θ 0.7, 540 of the 1,620
+    training presentations): every setting the same, model for model and seed for seed, but the target and the
+    number of training presentations."""
+    course = [run["parameters"] for run in pretrained.load_results("course_sweep")["runs"].values()
+              if run["parameters"]["protocol"] == "leave_one_out" and run["parameters"]["theta"] == 0.7]
+    runs = [run["parameters"] for run in pretrained.load_results("benchmark_cdcn_sweep")["runs"].values()]
+    assert {p["model"] for p in runs} == {"cdcn_binary", "cdcn", "multitask"}
+    assert {p["target"] for p in runs} == {"studio", "office", "outdoor", "night"}
+    for p in runs:
+        (q,) = [q for q in course if (q["model"], q["seed"]) == (p["model"], p["seed"])]
+        assert {k for k in p.keys() | q.keys() if p.get(k) != q.get(k)} <= {"output_dir", "target",
+                                                                           "max_train_samples"}
+        assert p["max_train_samples"] == 0 and q["max_train_samples"] == 540
 
 
 def test_shipped_oanet_reproduces_its_recorded_scores_from_cues_made_afresh():

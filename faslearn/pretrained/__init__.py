@@ -37,6 +37,7 @@ VIT_MIM_SWEEP = "notebooks/training/configs/vit_mim_sweep.yaml"
 DG_LAMBDA_SWEEP = "notebooks/training/configs/dg_lambda_sweep.yaml"
 DG_BUDGET_SWEEP = "notebooks/training/configs/dg_budget_sweep.yaml"
 DG_WORLD_SWEEP = "notebooks/training/configs/dg_world_sweep.yaml"
+BENCHMARK_CDCN_SWEEP = "notebooks/training/configs/benchmark_cdcn_sweep.yaml"
 
 
 def _collected(config: str, notebook: str, sha256: str) -> dict:
@@ -68,6 +69,8 @@ REGISTRY = {
                                   "ab70faa71915c49538c35a4fa0ee19fb7d2ceae50a0024604f52a5e64dd54128"),
     "dg_world_sweep": _collected(DG_WORLD_SWEEP, "notebooks/training/train_oanet.ipynb",
                                  "9689b8c90a0bf98d380eadc503af225e5a7c68896a5bc6275d14bd46b5c08b6b"),
+    "benchmark_cdcn_sweep": _collected(BENCHMARK_CDCN_SWEEP, "notebooks/training/train_cdcn.ipynb",
+                                       "96b3d18d3f669cc1c441fb21a302327e9a95bc8b3c4327fbdaaf9ad46015f41a"),
     "vit_mim_sweep": {
         "path": "vit_mim_sweep_results.json",
         "sha256": "f7381fd11adc46da752076b5b37ba39e61cbd1c59abb19743f94db920bb6b954",
