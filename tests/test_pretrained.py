@@ -245,6 +245,7 @@ def test_oanet_results_hold_every_run_of_their_sweep():
                                           ("dg_budget_sweep", pretrained.DG_BUDGET_SWEEP),
                                           ("dg_world_sweep", pretrained.DG_WORLD_SWEEP),
                                           ("benchmark_cdcn_sweep", pretrained.BENCHMARK_CDCN_SWEEP),
+                                          ("benchmark_two_stream_sweep", pretrained.BENCHMARK_TWO_STREAM_SWEEP),
                                           ("vit_mim_sweep", pretrained.VIT_MIM_SWEEP)])
 def test_domain_generalisation_results_hold_their_sweeps_runs(name, config):
     from faslearn.sweeps import expand
@@ -305,6 +306,34 @@ def test_notebook_06s_cdcn_runs_are_notebook_02s_on_every_target_and_every_prese
         assert {k for k in p.keys() | q.keys() if p.get(k) != q.get(k)} <= {"output_dir", "target",
                                                                            "max_train_samples"}
         assert p["max_train_samples"] == 0 and q["max_train_samples"] == 540
+
+
+def test_notebook_06s_two_stream_runs_are_notebook_03s_on_every_target_and_every_clip():
+    """benchmark_two_stream_sweep against notebook 03's leave-one-out runs of the paper's two branches
+    (two_stream_sweep: night, 540 of the 1,620 training clips, AdamW, no augmentation): every setting the same, branch
+    for branch and seed for seed, but the target and the number of training clips; and every run has its partner,
+    so that `fuse_two_stream` makes one two-stream run per target and seed."""
+    from faslearn.models import PAPER_FPM, TWO_STREAM_BRANCHES
+
+    def paper_branch(p):  # the two-stream model's branch as the paper builds it, trained with the course's recipe
+        return (p["branch"] in TWO_STREAM_BRANCHES and p["fpm"] == PAPER_FPM[p["branch"]] and p["ppm"]
+                and p["optimizer"] == "adamw" and not p["augment"])
+
+    night = [run["parameters"] for run in pretrained.load_results("two_stream_sweep")["runs"].values()
+             if run["parameters"]["protocol"] == "leave_one_out" and paper_branch(run["parameters"])]
+    sweep = pretrained.load_results("benchmark_two_stream_sweep")
+    runs = [run["parameters"] for run in sweep["runs"].values()]
+    assert all(paper_branch(p) for p in runs) and {p["branch"] for p in runs} == set(TWO_STREAM_BRANCHES)
+    assert {p["target"] for p in runs} == {"studio", "office", "outdoor", "night"}
+    for p in runs:
+        (q,) = [q for q in night if (q["branch"], q["seed"]) == (p["branch"], p["seed"])]
+        assert {k for k in p.keys() | q.keys() if p.get(k) != q.get(k)} <= {"output_dir", "target",
+                                                                           "max_train_samples"}
+        assert p["max_train_samples"] == 0 and q["max_train_samples"] == 540
+    fused = experiments.fuse_two_stream(sweep)["runs"]
+    assert len(fused) == len(runs) // 2 == 12
+    assert {(r["parameters"]["target"], r["parameters"]["seed"]) for r in fused.values()} == {
+        (t, s) for t in ("studio", "office", "outdoor", "night") for s in (0, 1, 2)}
 
 
 def test_shipped_oanet_reproduces_its_recorded_scores_from_cues_made_afresh():

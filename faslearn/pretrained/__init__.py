@@ -38,6 +38,7 @@ DG_LAMBDA_SWEEP = "notebooks/training/configs/dg_lambda_sweep.yaml"
 DG_BUDGET_SWEEP = "notebooks/training/configs/dg_budget_sweep.yaml"
 DG_WORLD_SWEEP = "notebooks/training/configs/dg_world_sweep.yaml"
 BENCHMARK_CDCN_SWEEP = "notebooks/training/configs/benchmark_cdcn_sweep.yaml"
+BENCHMARK_TWO_STREAM_SWEEP = "notebooks/training/configs/benchmark_two_stream_sweep.yaml"
 
 
 def _collected(config: str, notebook: str, sha256: str) -> dict:
@@ -71,6 +72,8 @@ REGISTRY = {
                                  "9689b8c90a0bf98d380eadc503af225e5a7c68896a5bc6275d14bd46b5c08b6b"),
     "benchmark_cdcn_sweep": _collected(BENCHMARK_CDCN_SWEEP, "notebooks/training/train_cdcn.ipynb",
                                        "96b3d18d3f669cc1c441fb21a302327e9a95bc8b3c4327fbdaaf9ad46015f41a"),
+    "benchmark_two_stream_sweep": _collected(BENCHMARK_TWO_STREAM_SWEEP, "notebooks/training/train_two_stream.ipynb",
+                                             "eb38f061262eac9d823600201e7acc67c637dd921b927248adae183e0b0b777e"),
     "vit_mim_sweep": {
         "path": "vit_mim_sweep_results.json",
         "sha256": "f7381fd11adc46da752076b5b37ba39e61cbd1c59abb19743f94db920bb6b954",
