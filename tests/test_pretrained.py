@@ -292,6 +292,18 @@ def test_a_follow_up_sweep_differs_from_the_vits_runs_in_one_setting(name, setti
     assert all(len(m) == 1 and m[0][setting] == before for m in matches)
 
 
+def assert_every_target_and_all_the_data(runs, earlier, network):
+    """Notebook 06's runs of a network against the earlier notebook's leave-one-out runs of it (night, 540 of the 1,620
+    training presentations): for every run, the earlier run of the same ``network`` setting and seed differs in the
+    target and the training subset alone, and the runs cover all four targets with all the training data."""
+    assert {p["target"] for p in runs} == {"studio", "office", "outdoor", "night"}
+    for p in runs:
+        (q,) = [q for q in earlier if (q[network], q["seed"]) == (p[network], p["seed"])]
+        assert {k for k in p.keys() | q.keys() if p.get(k) != q.get(k)} <= {"output_dir", "target",
+                                                                           "max_train_samples"}
+        assert p["max_train_samples"] == 0 and q["max_train_samples"] == 540
+
+
 def test_notebook_06s_cdcn_runs_are_notebook_02s_on_every_target_and_every_presentation():
     """benchmark_cdcn_sweep against notebook 02's leave-one-out runs (course_sweep: night, θ 0.7, 540 of the 1,620
     training presentations): every setting the same, model for model and seed for seed, but the target and the
@@ -300,12 +312,7 @@ def test_notebook_06s_cdcn_runs_are_notebook_02s_on_every_target_and_every_prese
               if run["parameters"]["protocol"] == "leave_one_out" and run["parameters"]["theta"] == 0.7]
     runs = [run["parameters"] for run in pretrained.load_results("benchmark_cdcn_sweep")["runs"].values()]
     assert {p["model"] for p in runs} == {"cdcn_binary", "cdcn", "multitask"}
-    assert {p["target"] for p in runs} == {"studio", "office", "outdoor", "night"}
-    for p in runs:
-        (q,) = [q for q in course if (q["model"], q["seed"]) == (p["model"], p["seed"])]
-        assert {k for k in p.keys() | q.keys() if p.get(k) != q.get(k)} <= {"output_dir", "target",
-                                                                           "max_train_samples"}
-        assert p["max_train_samples"] == 0 and q["max_train_samples"] == 540
+    assert_every_target_and_all_the_data(runs, course, "model")
 
 
 def test_notebook_06s_two_stream_runs_are_notebook_03s_on_every_target_and_every_clip():
@@ -324,12 +331,7 @@ def test_notebook_06s_two_stream_runs_are_notebook_03s_on_every_target_and_every
     sweep = pretrained.load_results("benchmark_two_stream_sweep")
     runs = [run["parameters"] for run in sweep["runs"].values()]
     assert all(paper_branch(p) for p in runs) and {p["branch"] for p in runs} == set(TWO_STREAM_BRANCHES)
-    assert {p["target"] for p in runs} == {"studio", "office", "outdoor", "night"}
-    for p in runs:
-        (q,) = [q for q in night if (q["branch"], q["seed"]) == (p["branch"], p["seed"])]
-        assert {k for k in p.keys() | q.keys() if p.get(k) != q.get(k)} <= {"output_dir", "target",
-                                                                           "max_train_samples"}
-        assert p["max_train_samples"] == 0 and q["max_train_samples"] == 540
+    assert_every_target_and_all_the_data(runs, night, "branch")
     fused = experiments.fuse_two_stream(sweep)["runs"]
     assert len(fused) == len(runs) // 2 == 12
     assert {(r["parameters"]["target"], r["parameters"]["seed"]) for r in fused.values()} == {
