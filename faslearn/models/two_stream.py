@@ -278,5 +278,19 @@ class TwoStream(nn.Module):
         super().__init__()
         self.multi_frame, self.difference = multi_frame, difference
 
+    @classmethod
+    def from_parameters(cls, multi_frame: dict, rgb_difference: dict) -> "TwoStream":
+        """The (untrained) model that two train_two_stream.ipynb runs with these ``parameters`` train: each branch's
+        ``fpm`` ("paper" is `PAPER_FPM`'s direction, "none" no pyramid), ``ppm`` and ``width``, and the
+        RGB-difference branch's ``key_frame_k`` differences (3k input channels)."""
+        def direction(branch, fpm):
+            return PAPER_FPM[branch] if fpm == "paper" else None if fpm == "none" else fpm
+
+        frame = MultiFrameBranch(fpm=direction("multi_frame", multi_frame["fpm"]), ppm=multi_frame["ppm"],
+                                 width=multi_frame["width"])
+        motion = DifferenceBranch(3 * rgb_difference["key_frame_k"], fpm=direction("rgb_difference",
+                                  rgb_difference["fpm"]), ppm=rgb_difference["ppm"], width=rgb_difference["width"])
+        return cls(frame, motion)
+
     def forward(self, clip: torch.Tensor) -> torch.Tensor:
         return fuse_scores(self.multi_frame(clip), self.difference(clip))

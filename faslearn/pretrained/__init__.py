@@ -297,21 +297,15 @@ def load_two_stream(name: str = "two_stream_night_leave_one_out") -> tuple["TwoS
     train_two_stream.ipynb, in one `TwoStream` (forward(clip) = σ(multi-frame) + σ(RGB difference)), built
     with the settings its runs recorded; and those runs' records (``results.json``: parameters, per-split
     scores and labels), keyed ``"multi_frame"`` and ``"rgb_difference"``. Every file's SHA-256 is checked."""
-    from faslearn.models.two_stream import DifferenceBranch, MultiFrameBranch, TwoStream
+    from faslearn.models.two_stream import TwoStream
 
     _folder_entry(name, "two_stream")
     records = {branch: json.loads(folder_file(name, f"{branch}.json").read_text())
                for branch in ("multi_frame", "rgb_difference")}
-    settings = {branch: records[branch]["parameters"] for branch in records}
-    fpm = {branch: {"none": None, "paper": paper}.get(settings[branch]["fpm"], settings[branch]["fpm"])
-           for branch, paper in (("multi_frame", "top_down"), ("rgb_difference", "bottom_up"))}  # §3.2-3.3
-    multi = MultiFrameBranch(fpm=fpm["multi_frame"], ppm=settings["multi_frame"]["ppm"],
-                             width=settings["multi_frame"]["width"])
-    difference = DifferenceBranch(3 * settings["rgb_difference"]["key_frame_k"], fpm=fpm["rgb_difference"],
-                                  ppm=settings["rgb_difference"]["ppm"], width=settings["rgb_difference"]["width"])
-    for branch, net in (("multi_frame", multi), ("rgb_difference", difference)):
+    model = TwoStream.from_parameters(records["multi_frame"]["parameters"], records["rgb_difference"]["parameters"])
+    for branch, net in (("multi_frame", model.multi_frame), ("rgb_difference", model.difference)):
         load_weights(net, folder_file(name, f"{branch}.safetensors"))
-    return TwoStream(multi, difference).eval(), records
+    return model.eval(), records
 
 
 def load_results(name: str = "course_sweep") -> dict:
